@@ -1,0 +1,78 @@
+# uxtables — iptables in userspace.  Plain GNU make.
+#
+#   make            build/bin/uxt and its names (iptables, iptables-save, ...)
+#   make test       every test, under AddressSanitizer and UBSan
+#   make demo       the bundled example
+#   make bench      speed figures beside the kernel's iptables
+#   make fuzz       the libFuzzer targets (FUZZ_SECONDS per target)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+FUZZ_SECONDS ?= 600
+
+WARN := -Wall -Wextra -Werror
+CSTD := -std=gnu11 -D_GNU_SOURCE
+INCLUDES := -Isrc/lib
+DEPFLAGS := -MMD -MP
+
+LIB_SRC := $(wildcard src/lib/*.c) $(wildcard src/ext/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+
+NAMES := iptables iptables-save iptables-restore \
+	 iptables-uxt iptables-uxt-save iptables-uxt-restore
+
+# One build directory per flavour: release (build/) and sanitizers (build-asan/)
+define flavour
+$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CSTD) $(2) $$(WARN) $$(INCLUDES) $$(DEPFLAGS) -c $$< -o $$@
+
+$(1)/libuxt.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC))
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(1)/bin/uxt: $$(patsubst %.c,$(1)/obj/%.o,$$(CLI_SRC)) $(1)/libuxt.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) $$^ -o $$@ $(3)
+	@for n in $$(NAMES); do ln -sf uxt $(1)/bin/$$$$n; done
+endef
+
+RELEASE_CFLAGS := -O2 -g
+ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+$(eval $(call flavour,build,$(RELEASE_CFLAGS),))
+$(eval $(call flavour,build-asan,$(ASAN_CFLAGS),-fsanitize=address,undefined))
+
+.PHONY: all test test-build deps demo bench fuzz install clean
+
+all: build/bin/uxt
+
+test-build: build/bin/uxt build-asan/bin/uxt
+
+deps:
+	@sh scripts/deps.sh
+
+test: deps test-build
+	@python3 tests/run.py --bin build-asan/bin
+
+demo: deps build/bin/uxt
+	@sh examples/demo.sh build/bin
+
+bench: deps build/bin/uxt
+	@python3 bench/run.py --bin build/bin
+
+fuzz: deps
+	@$(MAKE) --no-print-directory -f fuzz/Makefile FUZZ_SECONDS=$(FUZZ_SECONDS) run
+
+install: build/bin/uxt
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 build/bin/uxt $(DESTDIR)$(PREFIX)/bin/uxt
+	for n in iptables-uxt iptables-uxt-save iptables-uxt-restore; do \
+		ln -sf uxt $(DESTDIR)$(PREFIX)/bin/$$n; done
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find build build-asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The iptables command line: shared declarations of the front end.
+ */
+#ifndef UXT_CLI_H
+#define UXT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "store.h"
+#include "table.h"
+
+#define UXT_IPTABLES_VERSION "1.8.9"
+#define UXT_BACKEND "uxtables"
+
+/* What a command line program prints to and how it reports errors. */
+struct cli_io {
+	const char *prog;	/* "iptables", "iptables-restore", ... */
+	struct uxt_buf out;	/* stdout */
+	struct uxt_buf err;	/* stderr: warnings and messages */
+	int line;		/* iptables-restore line, or -1 */
+};
+
+void cli_io_init(struct cli_io *io, const char *prog);
+/* Flushes both buffers. */
+void cli_io_flush(struct cli_io *io);
+/*
+ * Prints e as iptables prints it (banner, "Error occurred at line", "Try
+ * ... -h" or "Perhaps ... upgraded") and returns the exit status.
+ */
+int cli_report(struct cli_io *io, const struct uxt_err *e);
+/*
+ * Fills e with libiptc's message for a failed operation, as iptables_main()
+ * prints it ("iptables: <text>." with the dmesg hint for EINVAL).  op names
+ * the libiptc function (enum cli_op) because iptc_strerror() depends on it.
+ */
+enum cli_op {
+	OP_OTHER,
+	OP_INIT,
+	OP_INSERT,
+	OP_APPEND,
+	OP_REPLACE,
+	OP_DELETE,
+	OP_DELETE_NUM,
+	OP_CHECK,
+	OP_ZERO_NUM,
+	OP_CREATE_CHAIN,
+	OP_DELETE_CHAIN,
+	OP_RENAME_CHAIN,
+	OP_SET_POLICY,
+	OP_COMMIT,
+};
+const char *cli_iptc_strerror(enum cli_op op, int error);
+void cli_iptc_error(struct uxt_err *e, enum cli_op op, int error);
+
+/* The state of this namespace, locked and loaded for one command. */
+struct cli_state {
+	struct uxt_store store;
+	struct uxt_ruleset rs;
+	bool loaded;
+	bool locked;
+};
+
+int cli_state_open(struct cli_state *st, struct uxt_err *e);
+int cli_state_lock_load(struct cli_state *st, int wait, struct uxt_err *e);
+int cli_state_commit(struct cli_state *st, struct uxt_err *e);
+void cli_state_close(struct cli_state *st);
+
+/*
+ * One iptables command (do_command4): parses argv, then runs it against
+ * the table *tablep of st.  In restore mode the caller holds the lock and
+ * passes the table being restored; *changed tells whether it changed.
+ * Returns 0, or -1 with e set (e->status is the exit status).
+ */
+struct cli_cmd_opts {
+	bool restore;
+	struct uxt_table *restore_table;	/* restore mode: the handle */
+	struct uxt_ruleset *restore_rs;
+	const char *const *announced;		/* restore: chains seen */
+};
+int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
+		   char **argv, const struct cli_cmd_opts *opts, bool *changed,
+		   struct uxt_err *e);
+
+int iptables_main(int argc, char **argv);
+int iptables_save_main(int argc, char **argv);
+int iptables_restore_main(int argc, char **argv);
+
+/* The help text of iptables -h. */
+void cli_print_help(struct uxt_buf *out, const char *prog);
+
+#endif

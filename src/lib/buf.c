@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "buf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define UXT_BUF_FLUSH_AT (256 * 1024)
+
+void uxt_buf_init(struct uxt_buf *b, int fd)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->fd = fd;
+	b->failed = 0;
+}
+
+int uxt_buf_flush(struct uxt_buf *b)
+{
+	size_t off = 0;
+
+	if (b->fd < 0)
+		return 0;
+	while (off < b->len && !b->failed) {
+		ssize_t n = write(b->fd, b->data + off, b->len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			b->failed = 1;
+			break;
+		}
+		off += (size_t)n;
+	}
+	b->len = 0;
+	return b->failed ? -1 : 0;
+}
+
+void uxt_buf_free(struct uxt_buf *b)
+{
+	uxt_buf_flush(b);
+	free(b->data);
+	b->data = NULL;
+	b->cap = 0;
+	b->len = 0;
+}
+
+void uxt_buf_reserve(struct uxt_buf *b, size_t n)
+{
+	size_t want;
+	char *p;
+
+	if (b->fd >= 0 && b->len >= UXT_BUF_FLUSH_AT)
+		uxt_buf_flush(b);
+	if (b->cap - b->len >= n)
+		return;
+	want = b->cap ? b->cap : 4096;
+	while (want - b->len < n)
+		want *= 2;
+	p = realloc(b->data, want);
+	if (!p) {
+		fputs("uxtables: out of memory\n", stderr);
+		exit(4);
+	}
+	b->data = p;
+	b->cap = want;
+}
+
+const char *uxt_buf_str(struct uxt_buf *b)
+{
+	uxt_buf_reserve(b, 1);
+	b->data[b->len] = '\0';
+	return b->data;
+}
+
+void uxt_buf_reset(struct uxt_buf *b)
+{
+	b->len = 0;
+}
+
+void uxt_buf_vprintf(struct uxt_buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	uxt_buf_reserve(b, 128);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	if (n < 0) {
+		va_end(ap2);
+		return;
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		uxt_buf_reserve(b, (size_t)n + 1);
+		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap2);
+	}
+	va_end(ap2);
+	b->len += (size_t)n;
+}
+
+void uxt_buf_printf(struct uxt_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	uxt_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void uxt_buf_fill(struct uxt_buf *b, char c, size_t n)
+{
+	if (b->cap - b->len < n + 1)
+		uxt_buf_reserve(b, n + 1);
+	memset(b->data + b->len, c, n);
+	b->len += n;
+}
+
+void uxt_buf_left(struct uxt_buf *b, const char *s, size_t width)
+{
+	size_t n = strlen(s);
+
+	uxt_buf_putn(b, s, n);
+	if (n < width)
+		uxt_buf_fill(b, ' ', width - n);
+}
+
+void uxt_buf_right(struct uxt_buf *b, const char *s, size_t width)
+{
+	size_t n = strlen(s);
+
+	if (n < width)
+		uxt_buf_fill(b, ' ', width - n);
+	uxt_buf_putn(b, s, n);
+}
+
+size_t uxt_u64_to_str(uint64_t v, char *out)
+{
+	char tmp[21];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+	return n;
+}
+
+void uxt_buf_u64(struct uxt_buf *b, uint64_t v)
+{
+	char tmp[21];
+
+	uxt_buf_putn(b, tmp, uxt_u64_to_str(v, tmp));
+}
+
+void uxt_buf_u64_right(struct uxt_buf *b, uint64_t v, size_t width)
+{
+	char tmp[21];
+	size_t n = uxt_u64_to_str(v, tmp);
+
+	if (n < width)
+		uxt_buf_fill(b, ' ', width - n);
+	uxt_buf_putn(b, tmp, n);
+}
+
+void uxt_buf_ipv4(struct uxt_buf *b, uint32_t addr_be)
+{
+	const unsigned char *p = (const unsigned char *)&addr_be;
+	char tmp[16];
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		unsigned v = p[i];
+
+		if (v >= 100)
+			tmp[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			tmp[n++] = (char)('0' + (v / 10) % 10);
+		tmp[n++] = (char)('0' + v % 10);
+		if (i < 3)
+			tmp[n++] = '.';
+	}
+	uxt_buf_putn(b, tmp, n);
+}

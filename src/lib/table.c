@@ -1,0 +1,748 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "table.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define H(x) (1u << UXT_HOOK_##x)
+
+const struct uxt_table_def uxt_table_defs[UXT_NTABLES] = {
+	{"filter", H(LOCAL_IN) | H(FORWARD) | H(LOCAL_OUT), 0},
+	{"nat", H(PRE_ROUTING) | H(LOCAL_IN) | H(LOCAL_OUT) | H(POST_ROUTING), -100},
+	{"mangle", H(PRE_ROUTING) | H(LOCAL_IN) | H(FORWARD) | H(LOCAL_OUT) |
+			   H(POST_ROUTING), -150},
+	{"raw", H(PRE_ROUTING) | H(LOCAL_OUT), -300},
+	{"security", H(LOCAL_IN) | H(FORWARD) | H(LOCAL_OUT), 50},
+};
+
+const char *const uxt_hook_names[UXT_NHOOKS] = {
+	"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING",
+};
+
+const struct uxt_table_def *uxt_table_def_find(const char *name)
+{
+	for (int i = 0; i < UXT_NTABLES; i++)
+		if (strcmp(uxt_table_defs[i].name, name) == 0)
+			return &uxt_table_defs[i];
+	return NULL;
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p) {
+		fputs("uxtables: out of memory\n", stderr);
+		exit(4);
+	}
+	return p;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		fputs("uxtables: out of memory\n", stderr);
+		exit(4);
+	}
+	return p;
+}
+
+struct uxt_arena_block {
+	struct uxt_arena_block *next;
+	size_t used, cap;
+	_Alignas(8) unsigned char mem[];
+};
+
+void *uxt_arena_alloc(struct uxt_arena *a, size_t size)
+{
+	struct uxt_arena_block *b = a->head;
+
+	size = UXT_ALIGN(size);
+	if (!b || b->cap - b->used < size) {
+		size_t cap = size > 60000 ? size : 65536 - sizeof(*b);
+
+		b = xmalloc(sizeof(*b) + cap);
+		b->used = 0;
+		b->cap = cap;
+		b->next = a->head;
+		a->head = b;
+	}
+	b->used += size;
+	return b->mem + b->used - size;
+}
+
+static void arena_free(struct uxt_arena *a)
+{
+	while (a->head) {
+		struct uxt_arena_block *n = a->head->next;
+
+		free(a->head);
+		a->head = n;
+	}
+}
+
+void uxt_ruleset_init(struct uxt_ruleset *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+}
+
+static void chain_free(struct uxt_chain *c)
+{
+	free(c->rules);
+	free(c);
+}
+
+void uxt_table_free(struct uxt_table *t)
+{
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < t->nchains; i++)
+		chain_free(t->chains[i]);
+	free(t->chains);
+	free(t);
+}
+
+void uxt_ruleset_free(struct uxt_ruleset *rs)
+{
+	for (int i = 0; i < UXT_NTABLES; i++)
+		uxt_table_free(rs->tables[i]);
+	arena_free(&rs->arena);
+	memset(rs, 0, sizeof(*rs));
+}
+
+static int def_index(const struct uxt_table_def *def)
+{
+	return (int)(def - uxt_table_defs);
+}
+
+struct uxt_table *uxt_ruleset_table(struct uxt_ruleset *rs, const char *name)
+{
+	const struct uxt_table_def *def = uxt_table_def_find(name);
+
+	return def ? rs->tables[def_index(def)] : NULL;
+}
+
+static struct uxt_chain *chain_new(const char *name, int hook)
+{
+	struct uxt_chain *c = xmalloc(sizeof(*c));
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->hook = hook;
+	c->policy = UXT_V_ACCEPT;
+	return c;
+}
+
+static void table_add_chain_at(struct uxt_table *t, struct uxt_chain *c,
+			       uint32_t pos)
+{
+	if (t->nchains == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 8;
+		t->chains = xrealloc(t->chains, t->cap * sizeof(*t->chains));
+	}
+	memmove(&t->chains[pos + 1], &t->chains[pos],
+		(t->nchains - pos) * sizeof(*t->chains));
+	t->chains[pos] = c;
+	t->nchains++;
+}
+
+struct uxt_table *uxt_ruleset_instantiate(struct uxt_ruleset *rs,
+					  const char *name, int *error)
+{
+	const struct uxt_table_def *def = uxt_table_def_find(name);
+	struct uxt_table *t;
+	int idx;
+
+	if (!def) {
+		*error = -ENOENT;
+		return NULL;
+	}
+	idx = def_index(def);
+	if (rs->tables[idx])
+		return rs->tables[idx];
+	t = xmalloc(sizeof(*t));
+	memset(t, 0, sizeof(*t));
+	t->def = def;
+	for (int h = 0; h < UXT_NHOOKS; h++)
+		if (def->valid_hooks & (1u << h))
+			table_add_chain_at(t, chain_new(uxt_hook_names[h], h),
+					   t->nchains);
+	t->nbuiltin = t->nchains;
+	rs->tables[idx] = t;
+	memmove(&rs->order[1], &rs->order[0], (size_t)rs->ntables * sizeof(int));
+	rs->order[0] = idx;
+	rs->ntables++;
+	return t;
+}
+
+struct uxt_table *uxt_table_clone(struct uxt_ruleset *rs,
+				  const struct uxt_table *src)
+{
+	struct uxt_table *t = xmalloc(sizeof(*t));
+
+	(void)rs;
+	*t = *src;
+	t->cap = src->nchains ? src->nchains : 1;
+	t->chains = xmalloc(t->cap * sizeof(*t->chains));
+	for (uint32_t i = 0; i < src->nchains; i++) {
+		const struct uxt_chain *sc = src->chains[i];
+		struct uxt_chain *c = xmalloc(sizeof(*c));
+
+		*c = *sc;
+		c->cap = sc->nrules;
+		c->rules = xmalloc((c->cap ? c->cap : 1) * sizeof(*c->rules));
+		memcpy(c->rules, sc->rules, sc->nrules * sizeof(*c->rules));
+		t->chains[i] = c;
+	}
+	return t;
+}
+
+void uxt_ruleset_replace(struct uxt_ruleset *rs, struct uxt_table *t)
+{
+	int idx = def_index(t->def);
+
+	if (rs->tables[idx] != t)
+		uxt_table_free(rs->tables[idx]);
+	rs->tables[idx] = t;
+}
+
+bool uxt_chain_builtin(const struct uxt_chain *c)
+{
+	return c->hook >= 0;
+}
+
+/* Index of the user chain name, or of where it would be inserted. */
+static uint32_t user_chain_pos(const struct uxt_table *t, const char *name,
+			       bool *found)
+{
+	uint32_t lo = t->nbuiltin, hi = t->nchains;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(t->chains[mid]->name, name);
+
+		if (cmp == 0) {
+			*found = true;
+			return mid;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+struct uxt_chain *uxt_table_chain(const struct uxt_table *t, const char *name)
+{
+	bool found;
+	uint32_t pos;
+
+	for (uint32_t i = 0; i < t->nbuiltin; i++)
+		if (strcmp(t->chains[i]->name, name) == 0)
+			return t->chains[i];
+	pos = user_chain_pos(t, name, &found);
+	return found ? t->chains[pos] : NULL;
+}
+
+static bool jumps_to(const struct uxt_rule *r, const char *name)
+{
+	const struct uxt_std_target *std = uxt_rule_std(r);
+
+	return std && std->verdict == UXT_V_JUMP && strcmp(std->chain, name) == 0;
+}
+
+unsigned int uxt_table_references(const struct uxt_table *t, const char *name)
+{
+	unsigned int refs = 0;
+
+	for (uint32_t i = 0; i < t->nchains; i++) {
+		const struct uxt_chain *c = t->chains[i];
+
+		for (uint32_t j = 0; j < c->nrules; j++)
+			refs += jumps_to(c->rules[j], name);
+	}
+	return refs;
+}
+
+struct uxt_rule *uxt_rule_dup(struct uxt_ruleset *rs, const struct uxt_rule *r)
+{
+	struct uxt_rule *n = uxt_arena_alloc(&rs->arena, r->size);
+
+	memcpy(n, r, r->size);
+	return n;
+}
+
+static void chain_insert(struct uxt_chain *c, struct uxt_rule *r, uint32_t pos)
+{
+	if (c->nrules == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 8;
+		c->rules = xrealloc(c->rules, c->cap * sizeof(*c->rules));
+	}
+	memmove(&c->rules[pos + 1], &c->rules[pos],
+		(c->nrules - pos) * sizeof(*c->rules));
+	c->rules[pos] = r;
+	c->nrules++;
+}
+
+static void chain_remove(struct uxt_chain *c, uint32_t pos)
+{
+	memmove(&c->rules[pos], &c->rules[pos + 1],
+		(c->nrules - pos - 1) * sizeof(*c->rules));
+	c->nrules--;
+}
+
+/* libiptc's iptcc_map_target: a rule cannot jump to a built-in chain. */
+static bool jumps_to_builtin(const struct uxt_table *t, const struct uxt_rule *r)
+{
+	const struct uxt_std_target *std = uxt_rule_std(r);
+	const struct uxt_chain *c;
+
+	if (!std || std->verdict != UXT_V_JUMP)
+		return false;
+	c = uxt_table_chain(t, std->chain);
+	return c && uxt_chain_builtin(c);
+}
+
+int uxt_table_append(struct uxt_table *t, const char *chain, struct uxt_rule *r)
+{
+	struct uxt_chain *c = uxt_table_chain(t, chain);
+
+	if (!c)
+		return -ENOENT;
+	if (jumps_to_builtin(t, r))
+		return -EINVAL;
+	chain_insert(c, r, c->nrules);
+	return 0;
+}
+
+int uxt_table_insert(struct uxt_table *t, const char *chain, struct uxt_rule *r,
+		     unsigned int index)
+{
+	struct uxt_chain *c = uxt_table_chain(t, chain);
+
+	if (!c)
+		return -ENOENT;
+	if (index > c->nrules)
+		return -E2BIG;
+	if (jumps_to_builtin(t, r))
+		return -EINVAL;
+	chain_insert(c, r, index);
+	return 0;
+}
+
+int uxt_table_replace_rule(struct uxt_table *t, const char *chain,
+			   struct uxt_rule *r, unsigned int index)
+{
+	struct uxt_chain *c = uxt_table_chain(t, chain);
+
+	if (!c)
+		return -ENOENT;
+	if (index >= c->nrules)
+		return -E2BIG;
+	if (jumps_to_builtin(t, r))
+		return -EINVAL;
+	c->rules[index] = r;
+	return 0;
+}
+
+int uxt_table_delete_num(struct uxt_table *t, const char *chain,
+			 unsigned int index)
+{
+	struct uxt_chain *c = uxt_table_chain(t, chain);
+
+	if (!c)
+		return -ENOENT;
+	if (index >= c->nrules)
+		return -E2BIG;
+	chain_remove(c, index);
+	return 0;
+}
+
+int uxt_table_delete_rule(struct uxt_table *t, const char *chain,
+			  const struct uxt_rule *r)
+{
+	struct uxt_chain *c = uxt_table_chain(t, chain);
+
+	if (!c)
+		return -ENOENT;
+	if (jumps_to_builtin(t, r))
+		return -EINVAL;
+	for (uint32_t i = 0; i < c->nrules; i++)
+		if (uxt_rule_same(c->rules[i], r)) {
+			chain_remove(c, i);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int uxt_table_check_rule(const struct uxt_table *t, const char *chain,
+			 const struct uxt_rule *r)
+{
+	struct uxt_chain *c = uxt_table_chain(t, chain);
+
+	if (!c)
+		return -ENOENT;
+	if (jumps_to_builtin(t, r))
+		return -EINVAL;
+	for (uint32_t i = 0; i < c->nrules; i++)
+		if (uxt_rule_same(c->rules[i], r))
+			return 0;
+	return -ENOENT;
+}
+
+int uxt_table_flush(struct uxt_table *t, const char *chain)
+{
+	struct uxt_chain *c = uxt_table_chain(t, chain);
+
+	if (!c)
+		return -ENOENT;
+	c->nrules = 0;
+	return 0;
+}
+
+static void zero_rule(struct uxt_ruleset *rs, struct uxt_chain *c, uint32_t i)
+{
+	if (c->rules[i]->counters.pcnt == 0 && c->rules[i]->counters.bcnt == 0)
+		return;
+	c->rules[i] = uxt_rule_dup(rs, c->rules[i]);
+	c->rules[i]->counters.pcnt = 0;
+	c->rules[i]->counters.bcnt = 0;
+}
+
+int uxt_table_zero(struct uxt_ruleset *rs, struct uxt_table *t,
+		   const char *chain)
+{
+	struct uxt_chain *c = uxt_table_chain(t, chain);
+
+	if (!c)
+		return -ENOENT;
+	for (uint32_t i = 0; i < c->nrules; i++)
+		zero_rule(rs, c, i);
+	memset(&c->policy_counters, 0, sizeof(c->policy_counters));
+	return 0;
+}
+
+int uxt_table_zero_num(struct uxt_ruleset *rs, struct uxt_table *t,
+		       const char *chain, unsigned int index)
+{
+	struct uxt_chain *c = uxt_table_chain(t, chain);
+
+	if (!c)
+		return -ENOENT;
+	if (index == 0 || index > c->nrules)
+		return -E2BIG;
+	zero_rule(rs, c, index - 1);
+	return 0;
+}
+
+static bool is_verdict_label(const char *name)
+{
+	return strcmp(name, "ACCEPT") == 0 || strcmp(name, "DROP") == 0 ||
+	       strcmp(name, "QUEUE") == 0 || strcmp(name, "RETURN") == 0;
+}
+
+int uxt_table_create_chain(struct uxt_table *t, const char *chain)
+{
+	bool found;
+	uint32_t pos;
+
+	if (uxt_table_chain(t, chain) || is_verdict_label(chain))
+		return -EEXIST;
+	if (strlen(chain) >= UXT_NAME_MAX)
+		return -EINVAL;
+	pos = user_chain_pos(t, chain, &found);
+	table_add_chain_at(t, chain_new(chain, -1), pos);
+	return 0;
+}
+
+int uxt_table_delete_chain(struct uxt_table *t, const char *chain)
+{
+	struct uxt_chain *c = uxt_table_chain(t, chain);
+	uint32_t pos;
+	bool found;
+
+	if (!c)
+		return -ENOENT;
+	if (uxt_chain_builtin(c))
+		return -EINVAL;
+	if (uxt_table_references(t, chain) > 0)
+		return -EMLINK;
+	if (c->nrules > 0)
+		return -ENOTEMPTY;
+	pos = user_chain_pos(t, chain, &found);
+	chain_free(c);
+	memmove(&t->chains[pos], &t->chains[pos + 1],
+		(t->nchains - pos - 1) * sizeof(*t->chains));
+	t->nchains--;
+	return 0;
+}
+
+int uxt_table_rename_chain(struct uxt_ruleset *rs, struct uxt_table *t,
+			   const char *oldname, const char *newname)
+{
+	struct uxt_chain *c;
+	uint32_t pos;
+	bool found;
+
+	if (uxt_table_chain(t, newname) || is_verdict_label(newname))
+		return -EEXIST;
+	c = uxt_table_chain(t, oldname);
+	if (!c || uxt_chain_builtin(c))
+		return -ENOENT;
+	if (strlen(newname) >= UXT_NAME_MAX)
+		return -EINVAL;
+	/* rules refer to chains by name: retarget every jump */
+	for (uint32_t i = 0; i < t->nchains; i++) {
+		struct uxt_chain *cc = t->chains[i];
+
+		for (uint32_t j = 0; j < cc->nrules; j++) {
+			struct uxt_rule *r;
+			struct uxt_std_target *std;
+
+			if (!jumps_to(cc->rules[j], oldname))
+				continue;
+			r = uxt_rule_dup(rs, cc->rules[j]);
+			std = (struct uxt_std_target *)uxt_rule_target(r)->data;
+			memset(std->chain, 0, sizeof(std->chain));
+			snprintf(std->chain, sizeof(std->chain), "%s", newname);
+			cc->rules[j] = r;
+		}
+	}
+	pos = user_chain_pos(t, oldname, &found);
+	memmove(&t->chains[pos], &t->chains[pos + 1],
+		(t->nchains - pos - 1) * sizeof(*t->chains));
+	t->nchains--;
+	memset(c->name, 0, sizeof(c->name));
+	snprintf(c->name, sizeof(c->name), "%s", newname);
+	pos = user_chain_pos(t, newname, &found);
+	table_add_chain_at(t, c, pos);
+	return 0;
+}
+
+int uxt_table_set_policy(struct uxt_table *t, const char *chain,
+			 const char *policy, const struct uxt_counters *counters)
+{
+	struct uxt_chain *c = uxt_table_chain(t, chain);
+
+	if (!c || !uxt_chain_builtin(c))
+		return -ENOENT;
+	if (strcmp(policy, "ACCEPT") == 0)
+		c->policy = UXT_V_ACCEPT;
+	else if (strcmp(policy, "DROP") == 0)
+		c->policy = UXT_V_DROP;
+	else
+		return -EINVAL;
+	if (counters)
+		c->policy_counters = *counters;
+	else
+		memset(&c->policy_counters, 0, sizeof(c->policy_counters));
+	return 0;
+}
+
+/*
+ * Verification.
+ *
+ * The kernel learns from which hooks each rule can be reached by a
+ * depth-first walk of the table blob (mark_source_chains), which also finds
+ * loops.  The walk only moves along rules by falling through, jumping, or
+ * backing up to the rule after the last jump; it stops at an unconditional
+ * ACCEPT/DROP/QUEUE/RETURN, so rules after one are never marked and are
+ * checked with an empty hook mask, exactly as in the kernel.  We replay that
+ * walk over a linear image of the table laid out as libiptc lays out the
+ * blob: chains in listing order, each user chain with a head entry, each
+ * chain ending with its policy or its implicit RETURN.
+ */
+enum { E_HEAD, E_RULE, E_TAIL };
+
+struct vent {
+	uint32_t comefrom;
+	int32_t back;
+	int32_t jump;		/* index of the jump destination, or -1 */
+	uint8_t kind;
+	bool stop;		/* unconditional standard verdict */
+	const struct uxt_rule *rule;
+};
+
+#define ONPATH (1u << UXT_NHOOKS)
+
+static int mark_source_chains(struct vent *v, int32_t n,
+			      const int32_t *hook_entry, uint32_t valid_hooks)
+{
+	for (int hook = 0; hook < UXT_NHOOKS; hook++) {
+		int32_t pos, oldpos;
+		struct vent *e;
+
+		if (!(valid_hooks & (1u << hook)))
+			continue;
+		pos = hook_entry[hook];
+		e = &v[pos];
+		e->back = pos;
+		for (;;) {
+			bool visited = e->comefrom & (1u << hook);
+
+			if (e->comefrom & ONPATH)
+				return -ELOOP;
+			e->comefrom |= (1u << hook) | ONPATH;
+			if (e->stop || visited) {
+				do {
+					e->comefrom ^= ONPATH;
+					oldpos = pos;
+					pos = e->back;
+					e->back = 0;
+					if (pos == oldpos)
+						goto next;
+					e = &v[pos];
+				} while (oldpos == pos + 1);
+				if (pos + 1 >= n)
+					return -ELOOP;
+				e = &v[pos + 1];
+				e->back = pos;
+				pos += 1;
+			} else {
+				int32_t newpos = e->jump >= 0 ? e->jump : pos + 1;
+
+				if (newpos >= n)
+					return -ELOOP;
+				e = &v[newpos];
+				e->back = pos;
+				pos = newpos;
+			}
+		}
+next:;
+	}
+	return 0;
+}
+
+static int check_record(const struct uxt_table *t, const struct uxt_rule *r,
+			const struct uxt_xrec *x, uint32_t hook_mask)
+{
+	const struct uxt_ext *ext = uxt_ext_by_id(x->ext);
+	struct uxt_check_call call;
+
+	if (!ext)
+		return -ENOENT;
+	if (ext->table && strcmp(ext->table, t->def->name) != 0)
+		return -EINVAL;
+	if (ext->hooks && (hook_mask & ~ext->hooks) != 0)
+		return -EINVAL;
+	if (ext->proto && (ext->proto != r->ip.proto ||
+			   (r->ip.invflags & UXT_INV_PROTO)))
+		return -EINVAL;
+	if (!ext->check)
+		return 0;
+	call.table = t->def->name;
+	call.hook_mask = hook_mask;
+	call.ip = &r->ip;
+	/* checkentry sees the data read-only here; records are immutable */
+	call.data = (void *)x->data;
+	return ext->check(&call);
+}
+
+static int check_rule(const struct uxt_table *t, const struct uxt_rule *r,
+		      uint32_t hook_mask)
+{
+	const struct uxt_std_target *std;
+	const struct uxt_xrec *m;
+	int ret;
+
+	if ((r->ip.flags & ~UXT_F_MASK) || (r->ip.invflags & ~UXT_INV_MASK))
+		return -EINVAL;
+	uxt_rule_foreach_match(r, m) {
+		ret = check_record(t, r, m, hook_mask);
+		if (ret)
+			return ret;
+	}
+	std = uxt_rule_std(r);
+	if (std) {
+		if (std->verdict == UXT_V_JUMP) {
+			const struct uxt_chain *c = uxt_table_chain(t, std->chain);
+
+			if (!c || uxt_chain_builtin(c))
+				return -EINVAL;
+		} else if (std->verdict < UXT_V_CONTINUE ||
+			   std->verdict > UXT_V_RETURN) {
+			return -EINVAL;
+		}
+		return 0;
+	}
+	return check_record(t, r, uxt_rule_target(r), hook_mask);
+}
+
+int uxt_table_verify(const struct uxt_table *t,
+		     const struct uxt_rule **bad_rule)
+{
+	int32_t hook_entry[UXT_NHOOKS] = {0};
+	int32_t *chain_first;
+	struct vent *v;
+	int32_t n = 0, i;
+	int ret = 0;
+
+	*bad_rule = NULL;
+	for (uint32_t c = 0; c < t->nchains; c++)
+		n += (int32_t)t->chains[c]->nrules + 1 +
+		     !uxt_chain_builtin(t->chains[c]);
+	v = calloc((size_t)n, sizeof(*v));
+	chain_first = calloc(t->nchains ? t->nchains : 1, sizeof(*chain_first));
+	if (!v || !chain_first) {
+		free(v);
+		free(chain_first);
+		return -ENOMEM;
+	}
+	i = 0;
+	for (uint32_t c = 0; c < t->nchains; c++) {
+		const struct uxt_chain *ch = t->chains[c];
+
+		if (!uxt_chain_builtin(ch)) {
+			v[i].kind = E_HEAD;
+			v[i++].jump = -1;
+		} else {
+			hook_entry[ch->hook] = i;
+		}
+		chain_first[c] = i;
+		for (uint32_t j = 0; j < ch->nrules; j++, i++) {
+			const struct uxt_std_target *std = uxt_rule_std(ch->rules[j]);
+
+			v[i].kind = E_RULE;
+			v[i].rule = ch->rules[j];
+			v[i].jump = -1;
+			v[i].stop = std && std->verdict > UXT_V_CONTINUE &&
+				    std->verdict < UXT_V_JUMP &&
+				    uxt_rule_unconditional(ch->rules[j]);
+		}
+		v[i].kind = E_TAIL;
+		v[i].jump = -1;
+		v[i++].stop = true;
+	}
+	/* resolve jumps to the first entry after the destination's head */
+	for (i = 0; i < n; i++) {
+		const struct uxt_std_target *std;
+		bool found;
+		uint32_t pos;
+
+		if (v[i].kind != E_RULE)
+			continue;
+		std = uxt_rule_std(v[i].rule);
+		if (!std || std->verdict != UXT_V_JUMP)
+			continue;
+		pos = user_chain_pos(t, std->chain, &found);
+		if (found)
+			v[i].jump = chain_first[pos];
+	}
+	ret = mark_source_chains(v, n, hook_entry, t->def->valid_hooks);
+	for (i = 0; ret == 0 && i < n; i++) {
+		if (v[i].kind != E_RULE)
+			continue;
+		ret = check_rule(t, v[i].rule,
+				 v[i].comefrom & ((1u << UXT_NHOOKS) - 1));
+		if (ret)
+			*bad_rule = v[i].rule;
+	}
+	free(v);
+	free(chain_first);
+	return ret;
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Runs every test suite and ends with 'N passed, N failed, N skipped'.
+
+  python3 tests/run.py --bin build-asan/bin [--suite NAME ...] [-v]
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from common import Results  # noqa: E402
+
+SUITES = ["conformance"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default="build-asan/bin")
+    ap.add_argument("--suite", action="append")
+    ap.add_argument("--file", action="append", help="conformance .t files")
+    ap.add_argument("-j", "--jobs", type=int, default=4)
+    ap.add_argument("-v", "--verbose", action="store_true")
+    a = ap.parse_args()
+    res = Results(a.verbose)
+    opts = {"bindir": a.bin, "files": a.file, "jobs": a.jobs}
+    for name in a.suite or SUITES:
+        mod = __import__(name)
+        t0 = time.time()
+        print("== %s" % name, flush=True)
+        mod.run(res, opts)
+        print("== %s done in %.1fs" % (name, time.time() - t0), flush=True)
+    line = "%d passed, %d failed" % (res.passed, res.failed)
+    if res.skipped:
+        line += ", %d skipped" % res.skipped
+    print(line)
+    return 1 if res.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
