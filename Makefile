@@ -8,6 +8,9 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 
 CC ?= cc
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+COMMA := ,
 PREFIX ?= /usr/local
 DESTDIR ?=
 FUZZ_SECONDS ?= 600
@@ -42,37 +45,37 @@ endef
 RELEASE_CFLAGS := -O2 -g
 ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-$(eval $(call flavour,build,$(RELEASE_CFLAGS),))
-$(eval $(call flavour,build-asan,$(ASAN_CFLAGS),-fsanitize=address,undefined))
+$(eval $(call flavour,$(BUILD),$(RELEASE_CFLAGS),))
+$(eval $(call flavour,$(ASAN_BUILD),$(ASAN_CFLAGS),-fsanitize=address$(COMMA)undefined))
 
 .PHONY: all test test-build deps demo bench fuzz install clean
 
-all: build/bin/uxt
+all: $(BUILD)/bin/uxt
 
-test-build: build/bin/uxt build-asan/bin/uxt
+test-build: $(BUILD)/bin/uxt $(ASAN_BUILD)/bin/uxt
 
 deps:
 	@sh scripts/deps.sh
 
 test: deps test-build
-	@python3 tests/run.py --bin build-asan/bin
+	@python3 tests/run.py --bin $(ASAN_BUILD)/bin --release-bin $(BUILD)/bin
 
-demo: deps build/bin/uxt
-	@sh examples/demo.sh build/bin
+demo: deps $(BUILD)/bin/uxt
+	@sh examples/demo.sh $(BUILD)/bin
 
-bench: deps build/bin/uxt
-	@python3 bench/run.py --bin build/bin
+bench: deps $(BUILD)/bin/uxt
+	@python3 bench/run.py --bin $(BUILD)/bin
 
 fuzz: deps
 	@$(MAKE) --no-print-directory -f fuzz/Makefile FUZZ_SECONDS=$(FUZZ_SECONDS) run
 
-install: build/bin/uxt
+install: $(BUILD)/bin/uxt
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 build/bin/uxt $(DESTDIR)$(PREFIX)/bin/uxt
+	install -m 0755 $(BUILD)/bin/uxt $(DESTDIR)$(PREFIX)/bin/uxt
 	for n in iptables-uxt iptables-uxt-save iptables-uxt-restore; do \
 		ln -sf uxt $(DESTDIR)$(PREFIX)/bin/$$n; done
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(ASAN_BUILD) -name '*.d' 2>/dev/null)

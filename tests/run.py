@@ -20,13 +20,16 @@ SUITES = ["conformance"]
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="build-asan/bin")
+    ap.add_argument("--release-bin", default="build/bin",
+                    help="optimized build, for the timing-sensitive suites")
     ap.add_argument("--suite", action="append")
     ap.add_argument("--file", action="append", help="conformance .t files")
     ap.add_argument("-j", "--jobs", type=int, default=4)
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()
     res = Results(a.verbose)
-    opts = {"bindir": a.bin, "files": a.file, "jobs": a.jobs}
+    opts = {"bindir": a.bin, "release_bindir": a.release_bin,
+            "files": a.file, "jobs": a.jobs}
     for name in a.suite or SUITES:
         mod = __import__(name)
         t0 = time.time()

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* REDIRECT: not written yet (skeleton so that the list links). */
+#include "ext.h"
+
+static const struct uxt_opt no_opts[] = {{.name = NULL}};
+
+const struct uxt_ext uxt_ext_REDIRECT = {
+	.name = "REDIRECT",
+	.kind = UXT_TARGET,
+	.opts = no_opts,
+};
