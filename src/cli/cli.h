@@ -27,6 +27,8 @@ struct cli_io {
 void cli_io_init(struct cli_io *io, const char *prog);
 /* Flushes both buffers. */
 void cli_io_flush(struct cli_io *io);
+/* Flushes and releases both buffers. */
+void cli_io_close(struct cli_io *io);
 /*
  * Prints e as iptables prints it (banner, "Error occurred at line", "Try
  * ... -h" or "Perhaps ... upgraded") and returns the exit status.
@@ -75,7 +77,13 @@ void cli_state_close(struct cli_state *st);
  * passes the table being restored; *changed tells whether it changed.
  * Returns 0, or -1 with e set (e->status is the exit status).
  */
+/* Buffers one command leaves for the next (iptables-restore). */
+struct cli_cmd_scratch;
+struct cli_cmd_scratch *cli_cmd_scratch_new(void);
+void cli_cmd_scratch_free(struct cli_cmd_scratch *s);
+
 struct cli_cmd_opts {
+	struct cli_cmd_scratch *scratch;	/* NULL: allocate per call */
 	bool restore;
 	struct uxt_table *restore_table;	/* restore mode: the handle */
 	struct uxt_ruleset *restore_rs;

@@ -135,7 +135,6 @@ static const struct uxt_option base_opts[] = {
 
 #define OPTSTRING "-:A:C:D:E:F::I:L::M:N:P:VX::Z::c:d:i:j:o:p:s:t:R:S::W::46bfg:h::m:nvw::x"
 #define OPTION_OFFSET_SCALE 256
-#define MAX_MATCHES 64
 
 /* A loaded match or the target of the rule being parsed. */
 struct inst {
@@ -148,7 +147,33 @@ struct inst {
 	bool completed;
 };
 
+/* An extension whose options are in the merged table, at offset. */
+struct merged {
+	const struct uxt_ext *ext;
+	unsigned int offset;
+};
+
+/* Zeroed memory for the extension data of one command. */
+struct cmd_mem_block {
+	struct cmd_mem_block *next;
+	size_t used, cap;
+	_Alignas(8) unsigned char mem[];
+};
+
 struct cmd {
+	/*
+	 * Buffers kept from one command to the next: iptables-restore runs
+	 * one command per line and would otherwise spend its time in malloc.
+	 */
+	struct uxt_option *optbuf[2];
+	int optcap;
+	struct inst *matches;
+	int cap_matches;
+	struct merged *merged;
+	int cap_merged;
+	struct cmd_mem_block *mem;
+
+	/* everything from here on is reset for each command (cmd_reset) */
 	struct cli_io *io;
 	struct uxt_err *e;
 	int argc;
@@ -171,7 +196,6 @@ struct cmd {
 	const char *protocol;
 	bool proto_used;
 	struct inst *target;
-	struct inst matches[MAX_MATCHES];
 	int nmatches;
 
 	/* xtables_args */
@@ -188,8 +212,6 @@ struct cmd {
 	struct uxt_option *opts;
 	int nopts;
 	unsigned int option_offset;
-	const struct uxt_ext *merged[MAX_MATCHES + 2];
-	unsigned int merged_offset[MAX_MATCHES + 2];
 	int nmerged;
 	struct inst target_inst;
 };
@@ -220,6 +242,71 @@ static void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
+static void *xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size ? size : 1);
+	if (!p) {
+		fputs("uxtables: out of memory\n", stderr);
+		exit(4);
+	}
+	return p;
+}
+
+/* Zeroed, 8-aligned memory that lasts until the next cmd_reset(). */
+static void *cmd_alloc(struct cmd *c, size_t size)
+{
+	struct cmd_mem_block *b = c->mem;
+	void *p;
+
+	size = UXT_ALIGN(size ? size : 1);
+	if (!b || b->cap - b->used < size) {
+		size_t cap = size > 16384 ? size : 16384;
+
+		b = xcalloc(1, sizeof(*b) + cap);
+		b->cap = cap;
+		b->next = c->mem;
+		c->mem = b;
+	}
+	p = b->mem + b->used;
+	b->used += size;
+	return p;
+}
+
+static void cmd_reset(struct cmd *c)
+{
+	struct cmd_mem_block *b = c->mem;
+
+	/* keep one block, cleared for reuse */
+	while (b && b->next) {
+		struct cmd_mem_block *n = b->next;
+
+		free(b);
+		b = n;
+	}
+	if (b) {
+		memset(b->mem, 0, b->used);
+		b->used = 0;
+		b->next = NULL;
+	}
+	c->mem = b;
+	free(c->saddrs);
+	free(c->smasks);
+	free(c->daddrs);
+	free(c->dmasks);
+	memset(&c->io, 0, sizeof(*c) - offsetof(struct cmd, io));
+}
+
+static void cmd_destroy(struct cmd *c)
+{
+	cmd_reset(c);
+	free(c->mem);
+	free(c->optbuf[0]);
+	free(c->optbuf[1]);
+	free(c->matches);
+	free(c->merged);
+	free(c);
+}
+
 /* Adds ext's options in front of those of earlier extensions
  * (xtables_options_xfrm / xtables_merge_options). */
 static void merge_options(struct cmd *c, const struct uxt_ext *ext,
@@ -232,7 +319,17 @@ static void merge_options(struct cmd *c, const struct uxt_ext *ext,
 		n_new++;
 	c->option_offset += OPTION_OFFSET_SCALE;
 	*offset = c->option_offset;
-	merged = xcalloc((size_t)(c->nopts + n_new + 1), sizeof(*merged));
+	if (c->nopts + n_new + 1 > c->optcap) {
+		int cur = c->opts == c->optbuf[0] ? 0 : c->opts == c->optbuf[1] ? 1 : -1;
+
+		c->optcap = (c->nopts + n_new + 1) * 2;
+		c->optbuf[0] = xrealloc(c->optbuf[0], (size_t)c->optcap * sizeof(*merged));
+		c->optbuf[1] = xrealloc(c->optbuf[1], (size_t)c->optcap * sizeof(*merged));
+		if (cur >= 0)
+			c->opts = c->optbuf[cur];
+	}
+	/* build in the buffer that does not hold the current table */
+	merged = c->opts == c->optbuf[0] ? c->optbuf[1] : c->optbuf[0];
 	memcpy(merged, base_opts, N_BASE_OPTS * sizeof(*merged));
 	for (int i = 0; i < n_new; i++) {
 		merged[N_BASE_OPTS + (size_t)i].name = ext->opts[i].name;
@@ -243,14 +340,15 @@ static void merge_options(struct cmd *c, const struct uxt_ext *ext,
 	if (n_old > 0)
 		memcpy(merged + N_BASE_OPTS + n_new, c->opts + N_BASE_OPTS,
 		       (size_t)n_old * sizeof(*merged));
-	if (c->opts != base_opts)
-		free(c->opts);
+	memset(&merged[c->nopts + n_new], 0, sizeof(*merged));
 	c->opts = merged;
 	c->nopts += n_new;
-	if (c->nmerged < MAX_MATCHES + 2) {
-		c->merged[c->nmerged] = ext;
-		c->merged_offset[c->nmerged++] = *offset;
+	if (c->nmerged == c->cap_merged) {
+		c->cap_merged = c->cap_merged ? c->cap_merged * 2 : 8;
+		c->merged = xrealloc(c->merged, (size_t)c->cap_merged * sizeof(*c->merged));
 	}
+	c->merged[c->nmerged].ext = ext;
+	c->merged[c->nmerged++].offset = *offset;
 }
 
 static const struct uxt_ext *stored_ext(const struct uxt_ext *ext)
@@ -258,24 +356,16 @@ static const struct uxt_ext *stored_ext(const struct uxt_ext *ext)
 	return ext->stored_as ? ext->stored_as : ext;
 }
 
-static void inst_init(struct inst *in, const struct uxt_ext *ext)
+static void inst_init(struct cmd *c, struct inst *in, const struct uxt_ext *ext)
 {
 	in->ext = ext;
 	in->stored = stored_ext(ext);
-	in->data = xcalloc(1, in->stored->size);
-	in->udata = ext->udata_size ? xcalloc(1, ext->udata_size) : NULL;
+	in->data = cmd_alloc(c, in->stored->size);
+	in->udata = ext->udata_size ? cmd_alloc(c, ext->udata_size) : NULL;
 	in->xflags = 0;
 	in->completed = false;
 	if (ext->init)
 		ext->init(in->data);
-}
-
-static void inst_free(struct inst *in)
-{
-	free(in->data);
-	free(in->udata);
-	in->data = NULL;
-	in->udata = NULL;
 }
 
 /*
@@ -294,12 +384,13 @@ static struct inst *add_match(struct cmd *c, const struct uxt_ext *ext,
 			c->matches[i].completed = true;
 			*first = false;
 		}
-	if (c->nmatches == MAX_MATCHES) {
-		perr(c, "too many matches in one rule");
-		return NULL;
+	if (c->nmatches == c->cap_matches) {
+		c->cap_matches = c->cap_matches ? c->cap_matches * 2 : 8;
+		c->matches = xrealloc(c->matches,
+				      (size_t)c->cap_matches * sizeof(*c->matches));
 	}
 	in = &c->matches[c->nmatches++];
-	inst_init(in, ext);
+	inst_init(c, in, ext);
 	return in;
 }
 
@@ -562,7 +653,7 @@ static int command_jump(struct cmd *c, const char *name,
 	if (!ext)
 		return 0;
 	c->target = &c->target_inst;
-	inst_init(c->target, ext);
+	inst_init(c, c->target, ext);
 	merge_options(c, ext, &c->target->offset);
 	return 0;
 }
@@ -592,8 +683,8 @@ static int command_match(struct cmd *c, bool invert)
 	} else {
 		/* a clone shares the option range of the first instance */
 		for (int i = 0; i < c->nmerged; i++)
-			if (c->merged[i] == ext)
-				in->offset = c->merged_offset[i];
+			if (c->merged[i].ext == ext)
+				in->offset = c->merged[i].offset;
 	}
 	return 0;
 }
@@ -1309,6 +1400,18 @@ static void for_addresses(struct cmd *c, struct uxt_ruleset *rs,
 			if (err) {
 				o->ok = 0;
 				o->error = err;
+				/*
+				 * libiptc maps the target of the rule to find
+				 * before searching, and for any name but a
+				 * verdict that calls TC_BUILTIN, which replaces
+				 * the function its error text depends on.
+				 */
+				if ((o->op == OP_DELETE || o->op == OP_CHECK) &&
+				    uxt_table_chain(t, c->chain) &&
+				    parse_policy_verdict(uxt_rule_target_name(r)) ==
+					    UXT_V_CONTINUE &&
+				    uxt_rule_target_name(r)[0])
+					o->op = OP_OTHER;
 			}
 		}
 	}
@@ -1335,7 +1438,6 @@ static int run(struct cmd *c, struct uxt_ruleset *rs, struct uxt_table *t,
 			uxt_buf_printf(&c->io->err,
 				       "Warning: using chain %s, not extension\n",
 				       c->jumpto);
-			inst_free(c->target);
 			c->target = NULL;
 		}
 		if (c->target && c->target->ext == &uxt_ext_standard)
@@ -1451,25 +1553,31 @@ static int run(struct cmd *c, struct uxt_ruleset *rs, struct uxt_table *t,
 	return 0;
 }
 
-static void cmd_free(struct cmd *c)
+struct cli_cmd_scratch *cli_cmd_scratch_new(void)
 {
-	for (int i = 0; i < c->nmatches; i++)
-		inst_free(&c->matches[i]);
-	if (c->target)
-		inst_free(c->target);
-	if (c->opts != base_opts)
-		free(c->opts);
-	free(c->saddrs);
-	free(c->smasks);
-	free(c->daddrs);
-	free(c->dmasks);
+	return (struct cli_cmd_scratch *)xcalloc(1, sizeof(struct cmd));
+}
+
+void cli_cmd_scratch_free(struct cli_cmd_scratch *s)
+{
+	if (s)
+		cmd_destroy((struct cmd *)s);
+}
+
+static void cmd_done(struct cmd *c, const struct cli_cmd_opts *opts)
+{
+	if (opts && opts->scratch)
+		cmd_reset(c);
+	else
+		cmd_destroy(c);
 }
 
 int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 		   char **argv, const struct cli_cmd_opts *opts, bool *changed,
 		   struct uxt_err *e)
 {
-	struct cmd *c = xcalloc(1, sizeof(*c));
+	struct cmd *c = opts && opts->scratch ? (struct cmd *)opts->scratch
+					    : xcalloc(1, sizeof(*c));
 	struct uxt_ruleset *rs;
 	struct uxt_table *t;
 	const char *const *announced = opts ? opts->announced : NULL;
@@ -1478,6 +1586,7 @@ int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 	int ret, error = 0;
 
 	*changed = false;
+	cmd_reset(c);
 	c->io = io;
 	c->e = e;
 	c->argc = argc;
@@ -1486,8 +1595,7 @@ int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 	c->table = "filter";
 	ret = do_parse(c, announced);
 	if (ret != PARSE_OK) {
-		cmd_free(c);
-		free(c);
+		cmd_done(c, opts);
 		if (ret == PARSE_ERR)
 			return -1;
 		uxt_err_clear(e);
@@ -1499,8 +1607,7 @@ int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 		t = opts->restore_table;
 	} else {
 		if (cli_state_lock_load(st, c->wait, e)) {
-			cmd_free(c);
-			free(c);
+			cmd_done(c, opts);
 			return -1;
 		}
 		rs = &st->rs;
@@ -1513,8 +1620,7 @@ int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 			uxt_error(e, UXT_VERSION_PROBLEM,
 				  "can't initialize iptables table `%s': %s",
 				  c->table, cli_iptc_strerror(OP_INIT, ENOENT));
-			cmd_free(c);
-			free(c);
+			cmd_done(c, opts);
 			return -1;
 		}
 	}
@@ -1550,8 +1656,7 @@ int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 		}
 	}
 	*changed = tchanged;
-	cmd_free(c);
-	free(c);
+	cmd_done(c, opts);
 	return ret;
 }
 
@@ -1568,13 +1673,13 @@ int iptables_main(int argc, char **argv)
 	memset(&st, 0, sizeof(st));
 	if (cli_state_open(&st, &e)) {
 		status = cli_report(&io, &e);
-		cli_io_flush(&io);
+		cli_io_close(&io);
 		return status;
 	}
 	ret = cli_do_command(&io, &st, argc, argv, NULL, &changed, &e);
 	if (ret < 0)
 		status = cli_report(&io, &e);
 	cli_state_close(&st);
-	cli_io_flush(&io);
+	cli_io_close(&io);
 	return status;
 }

@@ -25,6 +25,13 @@ void cli_io_flush(struct cli_io *io)
 	uxt_buf_flush(&io->out);
 }
 
+void cli_io_close(struct cli_io *io)
+{
+	cli_io_flush(io);
+	uxt_buf_free(&io->err);
+	uxt_buf_free(&io->out);
+}
+
 int cli_report(struct cli_io *io, const struct uxt_err *e)
 {
 	struct uxt_buf *b = &io->err;
@@ -66,8 +73,9 @@ const char *cli_iptc_strerror(enum cli_op op, int error)
 		{OP_REPLACE, E2BIG, "Index of replacement too big"},
 		{OP_DELETE_NUM, E2BIG, "Index of deletion too big"},
 		{OP_ZERO_NUM, E2BIG, "Index of counter too big"},
-		{OP_INSERT, ELOOP, "Loop found in table"},
-		{OP_INSERT, EINVAL, "Target problem"},
+		/* libiptc also lists ELOOP and EINVAL of insertion, but
+		 * insertion never fails with ELOOP, and its EINVAL comes from
+		 * TC_BUILTIN having replaced the function first */
 		{OP_DELETE, ENOENT,
 		 "Bad rule (does a matching rule exist in that chain?)"},
 		{OP_CHECK, ENOENT,

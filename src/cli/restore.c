@@ -36,9 +36,16 @@ struct restore {
 	struct uxt_table *handle;
 	char **announced;
 	size_t nannounced, capannounced;
-	/* argv of the rule line being run */
+	/* argv of the rule line being run, its words stored in argbuf */
 	char *argv[MAX_ARGC + 1];
 	int argc;
+	char argbuf[2 * LINE_BUF + 64];
+	size_t argused;
+	struct cli_cmd_scratch *scratch;
+	/* input */
+	FILE *in;
+	char inbuf[1 << 16];
+	size_t inpos, inlen;
 };
 
 static const struct uxt_option restore_opts[] = {
@@ -78,66 +85,72 @@ static int param_error(struct restore *r, const char *fmt, ...)
 
 static void free_argv(struct restore *r)
 {
-	while (r->argc) {
-		r->argc--;
-		free(r->argv[r->argc]);
-		r->argv[r->argc] = NULL;
-	}
+	r->argc = 0;
+	r->argv[0] = NULL;
+	r->argused = 0;
 }
 
 static int add_argv(struct restore *r, const char *what, size_t len)
 {
 	if (r->argc + 1 >= MAX_ARGC)
 		return param_error(r, "Parser cannot handle more arguments");
-	r->argv[r->argc] = strndup(what, len);
-	if (!r->argv[r->argc])
-		abort();
+	/* a line has fewer bytes than the buffer holds, with NULs added */
+	memcpy(r->argbuf + r->argused, what, len);
+	r->argbuf[r->argused + len] = '\0';
+	r->argv[r->argc] = r->argbuf + r->argused;
+	r->argused += len + 1;
 	r->argv[++r->argc] = NULL;
 	return 0;
 }
 
-/* add_param_to_argv(): split on blanks, double quotes group, \ escapes
+/* add_param_to_argv(): split on blanks, double quotes group, \\ escapes
  * inside quotes; an unterminated quote runs to the end of the buffer. */
-static int add_params(struct restore *r, const char *start)
+static int add_params(struct restore *r, const char *p)
 {
 	char param[PARAM_BUF];
 	size_t len = 0;
 	bool quote_open = false, escaped = false;
 
-	for (const char *p = start; *p; p++) {
-		if (quote_open) {
-			if (escaped) {
-				param[len++] = *p;
-				escaped = false;
-				if (len >= sizeof(param))
+	for (; *p; p++) {
+		char ch = *p;
+
+		if (!quote_open) {
+			/* the common case: copy a run of plain characters */
+			if (ch != '"' && ch != ' ' && ch != '\t' && ch != '\n') {
+				const char *q = p;
+
+				while (*q && *q != '"' && *q != ' ' && *q != '\t' &&
+				       *q != '\n')
+					q++;
+				if (len + (size_t)(q - p) >= sizeof(param))
 					return param_error(r, "Parameter too long!");
-				continue;
-			} else if (*p == '\\') {
-				escaped = true;
-				continue;
-			} else if (*p == '"') {
-				quote_open = false;
-			} else {
-				param[len++] = *p;
-				if (len >= sizeof(param))
-					return param_error(r, "Parameter too long!");
+				memcpy(param + len, p, (size_t)(q - p));
+				len += (size_t)(q - p);
+				p = q - 1;
 				continue;
 			}
-		} else if (*p == '"') {
-			quote_open = true;
-			continue;
-		}
-		switch (*p) {
-		case '"':
-			break;
-		case ' ':
-		case '\t':
-		case '\n':
+			if (ch == '"') {
+				quote_open = true;
+				continue;
+			}
+			/* a blank ends the parameter, if there is one */
 			if (!len)
 				continue;
-			break;
-		default:
-			param[len++] = *p;
+		} else {
+			if (escaped) {
+				escaped = false;
+			} else if (ch == '\\') {
+				escaped = true;
+				continue;
+			} else if (ch == '"') {
+				quote_open = false;
+				/* a closing quote ends the parameter (even "") */
+				if (add_argv(r, param, len))
+					return -1;
+				len = 0;
+				continue;
+			}
+			param[len++] = ch;
 			if (len >= sizeof(param))
 				return param_error(r, "Parameter too long!");
 			continue;
@@ -294,6 +307,7 @@ static int chain_line(struct restore *r, char *buffer)
 static int rule_line(struct restore *r, char *buffer)
 {
 	struct cli_cmd_opts opts = {
+		.scratch = r->scratch,
 		.restore = true,
 		.restore_table = r->handle,
 		.restore_rs = &r->st.rs,
@@ -364,26 +378,43 @@ static int commit_line(struct restore *r)
 	return ret;
 }
 
-/* fgets(buffer, LINE_BUF, in) */
-static bool read_line(FILE *in, char *buffer)
+/* fgets(buffer, LINE_BUF, in), over a large read buffer */
+static bool read_line(struct restore *r, char *buffer)
 {
 	size_t n = 0;
-	int ch;
 
-	while (n < LINE_BUF - 1 && (ch = getc(in)) != EOF) {
-		buffer[n++] = (char)ch;
-		if (ch == '\n')
+	while (n < LINE_BUF - 1) {
+		const char *start, *nl;
+		size_t take;
+
+		if (r->inpos == r->inlen) {
+			r->inlen = fread(r->inbuf, 1, sizeof(r->inbuf), r->in);
+			r->inpos = 0;
+			if (r->inlen == 0)
+				break;
+		}
+		start = r->inbuf + r->inpos;
+		take = r->inlen - r->inpos;
+		if (take > LINE_BUF - 1 - n)
+			take = LINE_BUF - 1 - n;
+		nl = memchr(start, '\n', take);
+		if (nl)
+			take = (size_t)(nl - start) + 1;
+		memcpy(buffer + n, start, take);
+		n += take;
+		r->inpos += take;
+		if (nl)
 			break;
 	}
 	buffer[n] = '\0';
 	return n > 0;
 }
 
-static int restore_lines(struct restore *r, FILE *in)
+static int restore_lines(struct restore *r)
 {
 	static char buffer[LINE_BUF];
 
-	while (read_line(in, buffer)) {
+	while (read_line(r, buffer)) {
 		int ret = 0;
 
 		r->io.line++;
@@ -561,14 +592,17 @@ int iptables_restore_main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	status = restore_lines(r, in);
+	r->in = in;
+	r->scratch = cli_cmd_scratch_new();
+	status = restore_lines(r);
 	if (in != stdin)
 		fclose(in);
 out:
 	free_argv(r);
+	cli_cmd_scratch_free(r->scratch);
 	uxt_table_free(r->handle);
 	cli_state_close(&r->st);
-	cli_io_flush(&r->io);
+	cli_io_close(&r->io);
 	for (size_t i = 0; i < r->nannounced; i++)
 		free(r->announced[i]);
 	free(r->announced);

@@ -106,7 +106,7 @@ int iptables_save_main(int argc, char **argv)
 	uxt_getopt_init(&g, &io.err, 1);
 	if (cli_state_open(&st, &e)) {
 		status = cli_report(&io, &e);
-		cli_io_flush(&io);
+		cli_io_close(&io);
 		return status;
 	}
 	while ((c = uxt_getopt_long(&g, argc, argv, "bcdt:M:f:V", save_opts,
@@ -169,6 +169,6 @@ int iptables_save_main(int argc, char **argv)
 	status = do_output(&io, &st, tablename, counters) ? 1 : 0;
 out:
 	cli_state_close(&st);
-	cli_io_flush(&io);
+	cli_io_close(&io);
 	return status;
 }

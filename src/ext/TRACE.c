@@ -1,11 +1,21 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* TRACE: not written yet (skeleton so that the list links). */
+/*
+ * TRACE target (revision 0): marks the packet for tracing, so that every
+ * later rule it matches is logged as "TRACE: table:chain:type:num".
+ *
+ * No options and no data (libxt_TRACE has neither, so -h says "TRACE does
+ * not take any options" and -L/-S print nothing after the name).  The
+ * kernel module only accepts it in the raw table.
+ */
 #include "ext.h"
 
-static const struct uxt_opt no_opts[] = {{.name = NULL}};
+static const struct uxt_opt trace_opts[] = {{.name = NULL}};
 
 const struct uxt_ext uxt_ext_TRACE = {
 	.name = "TRACE",
 	.kind = UXT_TARGET,
-	.opts = no_opts,
+	.size = 0,
+	.usersize = 0,
+	.opts = trace_opts,
+	.table = "raw",
 };

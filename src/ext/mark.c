@@ -1,11 +1,87 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* mark: not written yet (skeleton so that the list links). */
-#include "ext.h"
+/*
+ * mark match: the packet's nfmark, with an optional mask (-m mark).
+ *
+ * Command line as libxt_mark revision 1 (x6 style, one mandatory
+ * "--mark value[/mask]"); kernel side as xt_mark revision 1, which has no
+ * checkentry and no table, hook or protocol restriction.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
-static const struct uxt_opt no_opts[] = {{.name = NULL}};
+#include "ext.h"
+#include "parse.h"
+
+/* struct xt_mark_mtinfo1 */
+struct uxt_mark_mtinfo1 {
+	uint32_t mark, mask;
+	uint8_t invert;
+};
+
+enum { O_MARK = 0 };
+
+static void mark_help(struct uxt_buf *out)
+{
+	uxt_buf_puts(out,
+		     "mark match options:\n"
+		     "[!] --mark value[/mask]    Match nfmark value with optional mask\n");
+}
+
+static const struct uxt_opt mark_opts[] = {
+	{.name = "mark", .has_arg = 1, .type = UXT_OT_MARKMASK32, .id = O_MARK,
+	 .flags = UXT_OPT_MAND | UXT_OPT_INVERT},
+	{.name = NULL},
+};
+
+static int mark_parse(struct uxt_opt_call *c)
+{
+	struct uxt_mark_mtinfo1 *info = c->data;
+
+	if (uxt_opt_parse(c))
+		return -1;
+	if (c->invert)
+		info->invert = 1;
+	info->mark = c->val.mark;
+	info->mask = c->val.mask;
+	return 0;
+}
+
+static void mark_print(struct uxt_buf *b, const struct uxt_ip *ip,
+		       const void *data, bool numeric)
+{
+	const struct uxt_mark_mtinfo1 *info = data;
+
+	(void)ip;
+	(void)numeric;
+	uxt_buf_puts(b, " mark match");
+	if (info->invert)
+		uxt_buf_puts(b, " !");
+	uxt_print_mark_mask(b, info->mark, info->mask);
+}
+
+static void mark_save(struct uxt_buf *b, const struct uxt_ip *ip,
+		      const void *data)
+{
+	const struct uxt_mark_mtinfo1 *info = data;
+
+	(void)ip;
+	if (info->invert)
+		uxt_buf_puts(b, " !");
+	uxt_buf_puts(b, " --mark");
+	uxt_print_mark_mask(b, info->mark, info->mask);
+}
 
 const struct uxt_ext uxt_ext_mark = {
 	.name = "mark",
+	.revision = 1,
 	.kind = UXT_MATCH,
-	.opts = no_opts,
+	.x6 = true,
+	.size = sizeof(struct uxt_mark_mtinfo1),
+	.usersize = UXT_ALIGN(sizeof(struct uxt_mark_mtinfo1)),
+	.opts = mark_opts,
+	.help = mark_help,
+	.parse = mark_parse,
+	.print = mark_print,
+	.save = mark_save,
 };

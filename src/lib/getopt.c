@@ -79,8 +79,9 @@ static int process_long_option(struct uxt_getopt *g, int argc, char **argv,
 	namelen = (size_t)(nameend - g->nextchar);
 
 	for (p = longopts, n_options = 0; p->name; p++, n_options++)
-		if (strncmp(p->name, g->nextchar, namelen) == 0 &&
-		    namelen == strlen(p->name)) {
+		if (p->name[0] == g->nextchar[0] &&
+		    strncmp(p->name, g->nextchar, namelen) == 0 &&
+		    p->name[namelen] == '\0') {
 			pfound = p;
 			option_index = n_options;
 			break;

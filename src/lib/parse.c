@@ -18,6 +18,25 @@ bool uxt_strtoul(const char *s, char **end, uintmax_t *value, uintmax_t min,
 	char *my_end;
 	uintmax_t v;
 
+	/* Fast path for what rulesets are full of: short decimal numbers
+	 * without a leading zero (which would make strtoumax read octal). */
+	if (s[0] >= '1' && s[0] <= '9') {
+		unsigned i = 1;
+
+		v = (uintmax_t)(s[0] - '0');
+		while (i < 9 && s[i] >= '0' && s[i] <= '9')
+			v = v * 10 + (uintmax_t)(s[i++] - '0');
+		if (s[i] < '0' || s[i] > '9') {
+			if (min > v || (max != 0 && v > max))
+				return false;
+			if (end != NULL)
+				*end = (char *)s + i;
+			if (value != NULL)
+				*value = v;
+			return end != NULL || s[i] == '\0';
+		}
+	}
+
 	for (p = s; isspace((unsigned char)*p); ++p)
 		;
 	if (*p == '-')
@@ -229,8 +248,41 @@ static bool numeric_to_ipaddr(const char *dotted, uint32_t *out, bool is_mask)
 	return true;
 }
 
+/*
+ * The common form, four plain decimal octets ("10.1.2.3", no leading zeros,
+ * nothing else), without the copying of the general parser.  Anything else
+ * returns false and goes the general way, which gives it iptables' meaning.
+ */
+static bool plain_dotted_quad(const char *s, uint32_t *out)
+{
+	unsigned char b[4];
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v;
+
+		if (*s < '0' || *s > '9' || (*s == '0' && s[1] >= '0' && s[1] <= '9'))
+			return false;
+		v = (unsigned)(*s++ - '0');
+		if (*s >= '0' && *s <= '9') {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			if (*s >= '0' && *s <= '9')
+				v = v * 10 + (unsigned)(*s++ - '0');
+		}
+		if (v > 255)
+			return false;
+		b[i] = (unsigned char)v;
+		if (*s != (i < 3 ? '.' : '\0'))
+			return false;
+		s++;
+	}
+	memcpy(out, b, 4);
+	return true;
+}
+
 bool uxt_numeric_to_ipaddr(const char *dotted, uint32_t *addr)
 {
+	if (plain_dotted_quad(dotted, addr))
+		return true;
 	return numeric_to_ipaddr(dotted, addr, false);
 }
 
@@ -293,6 +345,17 @@ static int parse_ipmask(const char *mask, uint32_t *out, struct uxt_err *err)
 	if (mask == NULL) {
 		*out = 0xFFFFFFFFu;
 		return 0;
+	}
+	/* a plain prefix length is the usual case */
+	if (mask[0] >= '1' && mask[0] <= '9' &&
+	    (mask[1] == '\0' || (mask[1] >= '0' && mask[1] <= '9' && mask[2] == '\0'))) {
+		bits = (unsigned)(mask[0] - '0');
+		if (mask[1])
+			bits = bits * 10 + (unsigned)(mask[1] - '0');
+		if (bits <= 32) {
+			*out = htonl(0xFFFFFFFFu << (32 - bits));
+			return 0;
+		}
 	}
 	if (numeric_to_ipaddr(mask, out, true))
 		return 0;

@@ -194,7 +194,8 @@ struct uxt_table *uxt_table_clone(struct uxt_ruleset *rs,
 		*c = *sc;
 		c->cap = sc->nrules;
 		c->rules = xmalloc((c->cap ? c->cap : 1) * sizeof(*c->rules));
-		memcpy(c->rules, sc->rules, sc->nrules * sizeof(*c->rules));
+		if (sc->nrules)
+			memcpy(c->rules, sc->rules, sc->nrules * sizeof(*c->rules));
 		t->chains[i] = c;
 	}
 	return t;
