@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import Results  # noqa: E402
 
-SUITES = ["conformance", "differential", "seed", "concurrency"]
+SUITES = ["conformance", "differential", "seed", "concurrency", "fuzz"]
 
 
 def main():

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "err.h"
@@ -96,6 +97,8 @@ int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 int iptables_main(int argc, char **argv);
 int iptables_save_main(int argc, char **argv);
 int iptables_restore_main(int argc, char **argv);
+/* iptables-restore reading from input when no file is named (fuzzing) */
+int iptables_restore_run(int argc, char **argv, FILE *input);
 
 /* The help text of iptables -h. */
 void cli_print_help(struct uxt_buf *out, const char *prog);

@@ -43,6 +43,7 @@ struct restore {
 	size_t argused;
 	struct cli_cmd_scratch *scratch;
 	/* input */
+	char line[LINE_BUF];
 	FILE *in;
 	char inbuf[1 << 16];
 	size_t inpos, inlen;
@@ -412,7 +413,7 @@ static bool read_line(struct restore *r, char *buffer)
 
 static int restore_lines(struct restore *r)
 {
-	static char buffer[LINE_BUF];
+	char *buffer = r->line;
 
 	while (read_line(r, buffer)) {
 		int ret = 0;
@@ -494,11 +495,16 @@ static int parse_wait_interval(struct restore *r, struct uxt_getopt *g,
 
 int iptables_restore_main(int argc, char **argv)
 {
+	return iptables_restore_run(argc, argv, stdin);
+}
+
+int iptables_restore_run(int argc, char **argv, FILE *input)
+{
 	struct restore *r = calloc(1, sizeof(*r));
 	struct uxt_getopt g;
 	struct uxt_err e;
 	bool wait_interval_set = false;
-	FILE *in = stdin;
+	FILE *in = input;
 	int c, status = 0;
 
 	if (!r)
@@ -595,7 +601,7 @@ int iptables_restore_main(int argc, char **argv)
 	r->in = in;
 	r->scratch = cli_cmd_scratch_new();
 	status = restore_lines(r);
-	if (in != stdin)
+	if (in != input)
 		fclose(in);
 out:
 	free_argv(r);

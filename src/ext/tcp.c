@@ -235,17 +235,17 @@ static void print_port(struct uxt_buf *b, uint16_t port, bool numeric)
 static void print_ports(struct uxt_buf *b, const char *name, uint16_t min,
 			uint16_t max, bool invert, bool numeric)
 {
-	const char *inv = invert ? "!" : "";
-
 	if (min == 0 && max == 0xFFFF && !invert)
 		return;
-	uxt_buf_printf(b, " %s", name);
-	if (min == max) {
-		uxt_buf_printf(b, ":%s", inv);
-		print_port(b, min, numeric);
-	} else {
-		uxt_buf_printf(b, "s:%s", inv);
-		print_port(b, min, numeric);
+	uxt_buf_putc(b, ' ');
+	uxt_buf_puts(b, name);
+	if (min != max)
+		uxt_buf_putc(b, 's');
+	uxt_buf_putc(b, ':');
+	if (invert)
+		uxt_buf_putc(b, '!');
+	print_port(b, min, numeric);
+	if (min != max) {
 		uxt_buf_putc(b, ':');
 		print_port(b, max, numeric);
 	}

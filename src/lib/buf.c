@@ -140,6 +140,11 @@ size_t uxt_u64_to_str(uint64_t v, char *out)
 	char tmp[21];
 	size_t n = 0, i;
 
+	if (v < 10) {
+		out[0] = (char)('0' + v);
+		out[1] = '\0';
+		return 1;
+	}
 	do {
 		tmp[n++] = (char)('0' + v % 10);
 		v /= 10;
@@ -170,20 +175,22 @@ void uxt_buf_u64_right(struct uxt_buf *b, uint64_t v, size_t width)
 void uxt_buf_ipv4(struct uxt_buf *b, uint32_t addr_be)
 {
 	const unsigned char *p = (const unsigned char *)&addr_be;
-	char tmp[16];
-	size_t n = 0;
-	int i;
+	char *out;
 
-	for (i = 0; i < 4; i++) {
+	if (b->cap - b->len < 16)
+		uxt_buf_reserve(b, 16);
+	out = b->data + b->len;
+	for (int i = 0; i < 4; i++) {
 		unsigned v = p[i];
 
-		if (v >= 100)
-			tmp[n++] = (char)('0' + v / 100);
-		if (v >= 10)
-			tmp[n++] = (char)('0' + (v / 10) % 10);
-		tmp[n++] = (char)('0' + v % 10);
-		if (i < 3)
-			tmp[n++] = '.';
+		if (v >= 100) {
+			*out++ = (char)('0' + v / 100);
+			*out++ = (char)('0' + (v / 10) % 10);
+		} else if (v >= 10) {
+			*out++ = (char)('0' + v / 10);
+		}
+		*out++ = (char)('0' + v % 10);
+		*out++ = '.';
 	}
-	uxt_buf_putn(b, tmp, n);
+	b->len = (size_t)(out - 1 - b->data);
 }

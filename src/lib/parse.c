@@ -476,13 +476,14 @@ int uxt_ipparse_any(const char *name, uint32_t **addrpp, uint32_t *maskp,
 
 int uxt_ipmask_to_cidr(uint32_t mask_be)
 {
-	uint32_t maskaddr = ntohl(mask_be), bits;
-	int i;
+	uint32_t m = ntohl(mask_be), inv = ~m;
 
-	for (i = 32, bits = 0xFFFFFFFFu; i >= 0; i--, bits <<= 1)
-		if (bits == maskaddr)
-			return i;
-	return -1;
+	/* contiguous: the inverted mask is 2^k - 1, and k = ctz(inv + 1) */
+	if ((inv & (inv + 1)) != 0)
+		return -1;
+	if (inv == 0xFFFFFFFFu)
+		return 0;
+	return 32 - __builtin_ctz(inv + 1);
 }
 
 void uxt_buf_ipmask(struct uxt_buf *b, uint32_t mask_be)

@@ -567,6 +567,7 @@ struct vent {
 	uint8_t kind;
 	bool stop;		/* unconditional standard verdict */
 	const struct uxt_rule *rule;
+	const struct uxt_std_target *std;	/* NULL: extension target */
 };
 
 #define ONPATH (1u << UXT_NHOOKS)
@@ -619,15 +620,28 @@ next:;
 	return 0;
 }
 
+/* What one verification knows about each extension id: whether the
+ * table may use it, computed once instead of once per record. */
+struct ext_ok {
+	uint8_t known;
+	uint8_t table_ok;
+};
+
 static int check_record(const struct uxt_table *t, const struct uxt_rule *r,
-			const struct uxt_xrec *x, uint32_t hook_mask)
+			const struct uxt_xrec *x, uint32_t hook_mask,
+			struct ext_ok *cache)
 {
 	const struct uxt_ext *ext = uxt_ext_by_id(x->ext);
 	struct uxt_check_call call;
 
 	if (!ext)
 		return -ENOENT;
-	if (ext->table && strcmp(ext->table, t->def->name) != 0)
+	if (!cache[x->ext].known) {
+		cache[x->ext].known = 1;
+		cache[x->ext].table_ok = !ext->table ||
+					 strcmp(ext->table, t->def->name) == 0;
+	}
+	if (!cache[x->ext].table_ok)
 		return -EINVAL;
 	if (ext->hooks && (hook_mask & ~ext->hooks) != 0)
 		return -EINVAL;
@@ -644,34 +658,41 @@ static int check_record(const struct uxt_table *t, const struct uxt_rule *r,
 	return ext->check(&call);
 }
 
-static int check_rule(const struct uxt_table *t, const struct uxt_rule *r,
-		      uint32_t hook_mask)
+static int check_rule(const struct uxt_table *t, const struct vent *v,
+		      uint32_t hook_mask, struct ext_ok *cache)
 {
-	const struct uxt_std_target *std;
+	const struct uxt_rule *r = v->rule;
 	const struct uxt_xrec *m;
 	int ret;
 
 	if ((r->ip.flags & ~UXT_F_MASK) || (r->ip.invflags & ~UXT_INV_MASK))
 		return -EINVAL;
 	uxt_rule_foreach_match(r, m) {
-		ret = check_record(t, r, m, hook_mask);
+		ret = check_record(t, r, m, hook_mask, cache);
 		if (ret)
 			return ret;
 	}
-	std = uxt_rule_std(r);
-	if (std) {
-		if (std->verdict == UXT_V_JUMP) {
-			const struct uxt_chain *c = uxt_table_chain(t, std->chain);
-
-			if (!c || uxt_chain_builtin(c))
-				return -EINVAL;
-		} else if (std->verdict < UXT_V_CONTINUE ||
-			   std->verdict > UXT_V_RETURN) {
+	if (v->std) {
+		if (v->std->verdict == UXT_V_JUMP)
+			return v->jump >= 0 ? 0 : -EINVAL;
+		if (v->std->verdict < UXT_V_CONTINUE ||
+		    v->std->verdict > UXT_V_RETURN)
 			return -EINVAL;
-		}
 		return 0;
 	}
-	return check_record(t, r, uxt_rule_target(r), hook_mask);
+	return check_record(t, r, uxt_rule_target(r), hook_mask, cache);
+}
+
+/* uxt_rule_unconditional() for the common case, without the memcmp */
+static bool unconditional(const struct uxt_rule *r)
+{
+	const struct uxt_ip *ip = &r->ip;
+
+	if (r->nmatches || ip->src || ip->dst || ip->smsk || ip->dmsk ||
+	    ip->proto || ip->flags || ip->invflags || ip->iniface_mask[0] ||
+	    ip->outiface_mask[0])
+		return false;
+	return uxt_rule_unconditional(r);
 }
 
 int uxt_table_verify(const struct uxt_table *t,
@@ -679,6 +700,7 @@ int uxt_table_verify(const struct uxt_table *t,
 {
 	int32_t hook_entry[UXT_NHOOKS] = {0};
 	int32_t *chain_first;
+	struct ext_ok *cache;
 	struct vent *v;
 	int32_t n = 0, i;
 	int ret = 0;
@@ -687,50 +709,44 @@ int uxt_table_verify(const struct uxt_table *t,
 	for (uint32_t c = 0; c < t->nchains; c++)
 		n += (int32_t)t->chains[c]->nrules + 1 +
 		     !uxt_chain_builtin(t->chains[c]);
-	v = calloc((size_t)n, sizeof(*v));
-	chain_first = calloc(t->nchains ? t->nchains : 1, sizeof(*chain_first));
-	if (!v || !chain_first) {
+	v = malloc((size_t)n * sizeof(*v));
+	chain_first = malloc((t->nchains ? t->nchains : 1) * sizeof(*chain_first));
+	cache = calloc(uxt_extensions_count, sizeof(*cache));
+	if (!v || !chain_first || !cache) {
 		free(v);
 		free(chain_first);
+		free(cache);
 		return -ENOMEM;
 	}
 	i = 0;
 	for (uint32_t c = 0; c < t->nchains; c++) {
 		const struct uxt_chain *ch = t->chains[c];
 
-		if (!uxt_chain_builtin(ch)) {
-			v[i].kind = E_HEAD;
-			v[i++].jump = -1;
-		} else {
+		if (!uxt_chain_builtin(ch))
+			v[i++] = (struct vent){.kind = E_HEAD, .jump = -1};
+		else
 			hook_entry[ch->hook] = i;
-		}
 		chain_first[c] = i;
 		for (uint32_t j = 0; j < ch->nrules; j++, i++) {
-			const struct uxt_std_target *std = uxt_rule_std(ch->rules[j]);
+			const struct uxt_rule *r = ch->rules[j];
+			const struct uxt_std_target *std = uxt_rule_std(r);
 
-			v[i].kind = E_RULE;
-			v[i].rule = ch->rules[j];
-			v[i].jump = -1;
+			v[i] = (struct vent){.kind = E_RULE, .rule = r, .std = std,
+					     .jump = -1};
 			v[i].stop = std && std->verdict > UXT_V_CONTINUE &&
-				    std->verdict < UXT_V_JUMP &&
-				    uxt_rule_unconditional(ch->rules[j]);
+				    std->verdict < UXT_V_JUMP && unconditional(r);
 		}
-		v[i].kind = E_TAIL;
-		v[i].jump = -1;
-		v[i++].stop = true;
+		v[i++] = (struct vent){.kind = E_TAIL, .jump = -1, .stop = true};
 	}
 	/* resolve jumps to the first entry after the destination's head */
 	for (i = 0; i < n; i++) {
-		const struct uxt_std_target *std;
 		bool found;
 		uint32_t pos;
 
-		if (v[i].kind != E_RULE)
+		if (v[i].kind != E_RULE || !v[i].std ||
+		    v[i].std->verdict != UXT_V_JUMP)
 			continue;
-		std = uxt_rule_std(v[i].rule);
-		if (!std || std->verdict != UXT_V_JUMP)
-			continue;
-		pos = user_chain_pos(t, std->chain, &found);
+		pos = user_chain_pos(t, v[i].std->chain, &found);
 		if (found)
 			v[i].jump = chain_first[pos];
 	}
@@ -738,12 +754,13 @@ int uxt_table_verify(const struct uxt_table *t,
 	for (i = 0; ret == 0 && i < n; i++) {
 		if (v[i].kind != E_RULE)
 			continue;
-		ret = check_rule(t, v[i].rule,
-				 v[i].comefrom & ((1u << UXT_NHOOKS) - 1));
+		ret = check_rule(t, &v[i],
+				 v[i].comefrom & ((1u << UXT_NHOOKS) - 1), cache);
 		if (ret)
 			*bad_rule = v[i].rule;
 	}
 	free(v);
 	free(chain_first);
+	free(cache);
 	return ret;
 }

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Regenerates the seed corpora of the fuzz targets (fuzz/corpus/*) from the
+project's own test material: the command sequences and restore files of
+tests/differential.py, the example ruleset, and state files made by
+restoring them.  Run from the top directory with a built build/bin."""
+
+import hashlib
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import differential  # noqa: E402
+
+EXTRA_ARGS = [
+    "-A INPUT -p tcp --dport 22 -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT",
+    "-A INPUT -p udp -m multiport --dports 53,67:68 -j ACCEPT",
+    "-A INPUT -p icmp --icmp-type echo-request -m limit --limit 5/min --limit-burst 10 -j LOG --log-prefix \"IN: \" --log-level 6",
+    "-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -m comment --comment \"a b\" -j DROP",
+    "-t nat -A PREROUTING -p tcp --dport 10000 -j REDIRECT --to-ports 20000",
+    "-t nat -A POSTROUTING -o eth0 -j MASQUERADE --random",
+    "-t nat -A PREROUTING -p tcp -d 1.2.3.4 -j DNAT --to-destination 10.0.0.1-10.0.0.9:8080-8090",
+    "-t nat -A POSTROUTING -p udp -j SNAT --to-source 5.6.7.8:1000-2000 --persistent",
+    "-t mangle -A PREROUTING -p icmp -j MARK --set-mark 100",
+    "-t mangle -A POSTROUTING -p tcp --tcp-flags SYN,RST SYN -o enp0s3 -j TCPMSS --set-mss 1000",
+    "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff",
+    "-t raw -A OUTPUT -p icmp -j NOTRACK",
+    "-t raw -A PREROUTING -j CT --zone 5",
+    "-t raw -A PREROUTING -j TRACE",
+    "-A INPUT -j REJECT --reject-with tcp-reset -p tcp",
+    "-A OUTPUT -j NFLOG --nflog-group 5 --nflog-prefix x",
+    "-A INPUT -m mark ! --mark 0x1/0xff -m connmark --mark 2 -m state --state INVALID -j DROP",
+]
+
+
+def write(dirname, content):
+    os.makedirs(dirname, exist_ok=True)
+    if isinstance(content, str):
+        content = content.encode()
+    name = hashlib.sha1(content).hexdigest()[:16]
+    with open(os.path.join(dirname, name), "wb") as f:
+        f.write(content)
+
+
+def main():
+    corpus = os.path.join(ROOT, "fuzz", "corpus")
+    bindir = os.path.join(ROOT, "build", "bin")
+    cmds = [c for _, seq in differential.SEQUENCES for c in seq
+            if c.startswith("iptables ")]
+    for c in cmds:
+        write(os.path.join(corpus, "args"), "\n".join(shlex.split(c)[1:]))
+    for c in EXTRA_ARGS:
+        write(os.path.join(corpus, "args"), "\n".join(shlex.split(c)))
+    restores = [open(os.path.join(ROOT, "examples", "centos7-firewalld.rules")).read()]
+    restores += [content for _, content in differential.EXTRA_RESTORES]
+    restores.append("*filter\n" + "\n".join(c for c in EXTRA_ARGS if not c.startswith("-t")) +
+                    "\nCOMMIT\n")
+    for i, text in enumerate(restores):
+        write(os.path.join(corpus, "restore"), bytes([i % 16]) + text.encode())
+    for text in restores[:1] + restores[-1:]:
+        with tempfile.TemporaryDirectory() as state:
+            env = dict(os.environ, UXT_STATE=state)
+            subprocess.run([os.path.join(bindir, "iptables-restore")], input=text.encode(),
+                           env=env, check=False, capture_output=True)
+            for c in EXTRA_ARGS:
+                subprocess.run([os.path.join(bindir, "iptables")] + shlex.split(c),
+                               env=env, capture_output=True)
+            with open(os.path.join(state, "state"), "rb") as f:
+                write(os.path.join(corpus, "state"), f.read())
+
+
+if __name__ == "__main__":
+    main()
