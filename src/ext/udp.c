@@ -1,11 +1,167 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* udp: not written yet (skeleton so that the list links). */
-#include "ext.h"
+/*
+ * udp match: source and destination port ranges of a UDP header (-p udp).
+ *
+ * Command line as libxt_udp (x6 style: both port options are PORTRC
+ * options, so "1024:" is 1024:65535, ":" is the whole range, a service name
+ * is looked up with getaddrinfo() and a range is not checked for min > max);
+ * kernel side as xt_tcpudp's udp_mt_check: the rule must say "-p udp"
+ * without "!" and no unknown inversion bits may be set.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
 
-static const struct uxt_opt no_opts[] = {{.name = NULL}};
+#include "ext.h"
+#include "parse.h"
+
+/* struct xt_udp */
+struct uxt_udp_info {
+	uint16_t spts[2];	/* source port range */
+	uint16_t dpts[2];	/* destination port range */
+	uint8_t invflags;	/* UXT_UDP_INV_* */
+};
+
+#define UXT_UDP_INV_SRCPT 0x01
+#define UXT_UDP_INV_DSTPT 0x02
+#define UXT_UDP_INV_MASK 0x03
+
+enum { O_SOURCE_PORT = 0, O_DEST_PORT };
+
+static void udp_help(struct uxt_buf *out)
+{
+	uxt_buf_puts(out,
+		     "udp match options:\n"
+		     "[!] --source-port port[:port]\n"
+		     " --sport ...\n"
+		     "\t\t\t\tmatch source port(s)\n"
+		     "[!] --destination-port port[:port]\n"
+		     " --dport ...\n"
+		     "\t\t\t\tmatch destination port(s)\n");
+}
+
+#define PORT_OPT(oname, oid, member)                                        \
+	{.name = oname, .has_arg = 1, .type = UXT_OT_PORTRC, .id = oid,      \
+	 .flags = UXT_OPT_INVERT | UXT_OPT_PUT,                              \
+	 UXT_OPT_POINTER(struct uxt_udp_info, member)}
+
+static const struct uxt_opt udp_opts[] = {
+	PORT_OPT("source-port", O_SOURCE_PORT, spts),
+	PORT_OPT("sport", O_SOURCE_PORT, spts),
+	PORT_OPT("destination-port", O_DEST_PORT, dpts),
+	PORT_OPT("dport", O_DEST_PORT, dpts),
+	{.name = NULL},
+};
+
+static void udp_init(void *data)
+{
+	struct uxt_udp_info *info = data;
+
+	info->spts[1] = info->dpts[1] = 0xFFFF;
+}
+
+static int udp_parse(struct uxt_opt_call *c)
+{
+	struct uxt_udp_info *info = c->data;
+
+	if (uxt_opt_parse(c))
+		return -1;
+	if (!c->invert)
+		return 0;
+	if (c->opt->id == O_SOURCE_PORT)
+		info->invflags |= UXT_UDP_INV_SRCPT;
+	else if (c->opt->id == O_DEST_PORT)
+		info->invflags |= UXT_UDP_INV_DSTPT;
+	return 0;
+}
+
+static void print_port(struct uxt_buf *b, uint16_t port, bool numeric)
+{
+	const char *service;
+
+	if (numeric || (service = uxt_port_to_service(port, "udp")) == NULL)
+		uxt_buf_u64(b, port);
+	else
+		uxt_buf_puts(b, service);
+}
+
+static void print_ports(struct uxt_buf *b, const char *name, uint16_t min,
+			uint16_t max, bool invert, bool numeric)
+{
+	if (min == 0 && max == 0xFFFF && !invert)
+		return;
+	uxt_buf_putc(b, ' ');
+	uxt_buf_puts(b, name);
+	if (min == max) {
+		uxt_buf_puts(b, invert ? ":!" : ":");
+		print_port(b, min, numeric);
+	} else {
+		uxt_buf_puts(b, invert ? "s:!" : "s:");
+		print_port(b, min, numeric);
+		uxt_buf_putc(b, ':');
+		print_port(b, max, numeric);
+	}
+}
+
+static void udp_print(struct uxt_buf *b, const struct uxt_ip *ip,
+		      const void *data, bool numeric)
+{
+	const struct uxt_udp_info *info = data;
+
+	(void)ip;
+	uxt_buf_puts(b, " udp");
+	print_ports(b, "spt", info->spts[0], info->spts[1],
+		    info->invflags & UXT_UDP_INV_SRCPT, numeric);
+	print_ports(b, "dpt", info->dpts[0], info->dpts[1],
+		    info->invflags & UXT_UDP_INV_DSTPT, numeric);
+	if (info->invflags & ~UXT_UDP_INV_MASK)
+		uxt_buf_printf(b, " Unknown invflags: 0x%X",
+			       info->invflags & ~UXT_UDP_INV_MASK);
+}
+
+/* a full range is left out even when inverted, as libxt_udp does */
+static void save_ports(struct uxt_buf *b, const char *opt,
+		       const uint16_t *ports, bool invert)
+{
+	if (ports[0] == 0 && ports[1] == 0xFFFF)
+		return;
+	if (invert)
+		uxt_buf_puts(b, " !");
+	if (ports[0] != ports[1])
+		uxt_buf_printf(b, " %s %u:%u", opt, ports[0], ports[1]);
+	else
+		uxt_buf_printf(b, " %s %u", opt, ports[0]);
+}
+
+static void udp_save(struct uxt_buf *b, const struct uxt_ip *ip,
+		     const void *data)
+{
+	const struct uxt_udp_info *info = data;
+
+	(void)ip;
+	save_ports(b, "--sport", info->spts, info->invflags & UXT_UDP_INV_SRCPT);
+	save_ports(b, "--dport", info->dpts, info->invflags & UXT_UDP_INV_DSTPT);
+}
+
+static int udp_check(const struct uxt_check_call *call)
+{
+	const struct uxt_udp_info *info = call->data;
+
+	return (info->invflags & ~UXT_UDP_INV_MASK) ? -EINVAL : 0;
+}
 
 const struct uxt_ext uxt_ext_udp = {
 	.name = "udp",
 	.kind = UXT_MATCH,
-	.opts = no_opts,
+	.x6 = true,
+	.size = sizeof(struct uxt_udp_info),
+	.usersize = sizeof(struct uxt_udp_info),
+	.opts = udp_opts,
+	.help = udp_help,
+	.init = udp_init,
+	.parse = udp_parse,
+	.print = udp_print,
+	.save = udp_save,
+	.proto = IPPROTO_UDP,
+	.check = udp_check,
 };
