@@ -1,11 +1,68 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* MASQUERADE: not written yet (skeleton so that the list links). */
+/*
+ * MASQUERADE target (IPv4 "multi range compat" layout): --to-ports
+ * port[-port], --random, --random-fully.  Kernel side as xt_MASQUERADE:
+ * nat table, POSTROUTING only, one range without addresses.
+ */
 #include "ext.h"
+#include "nat_range.h"
 
-static const struct uxt_opt no_opts[] = {{.name = NULL}};
+static void MASQUERADE_help(struct uxt_buf *out)
+{
+	uxt_buf_puts(out,
+		     "MASQUERADE target options:\n"
+		     " --to-ports <port>[-<port>]\n"
+		     "\t\t\t\tPort (range) to map to.\n"
+		     " --random\n"
+		     "\t\t\t\tRandomize source port.\n"
+		     " --random-fully\n"
+		     "\t\t\t\tFully randomize source port.\n");
+}
+
+static const struct uxt_opt MASQUERADE_opts[] = {
+	{.name = "to-ports", .has_arg = 1, .type = UXT_OT_STRING,
+	 .id = UXT_NAT_O_TO_PORTS},
+	{.name = "random", .has_arg = 0, .type = UXT_OT_NONE,
+	 .id = UXT_NAT_O_RANDOM},
+	{.name = "random-fully", .has_arg = 0, .type = UXT_OT_NONE,
+	 .id = UXT_NAT_O_RANDOM_FULLY},
+	{.name = NULL},
+};
+
+static void MASQUERADE_print(struct uxt_buf *out, const struct uxt_ip *ip,
+			     const void *data, bool numeric)
+{
+	(void)ip;
+	(void)numeric;
+	uxt_nat_print_mrc(out, data, "masq ports: ", "", true);
+}
+
+static void MASQUERADE_save(struct uxt_buf *out, const struct uxt_ip *ip,
+			    const void *data)
+{
+	(void)ip;
+	uxt_nat_print_mrc(out, data, "--to-ports ", "--", true);
+}
+
+static int MASQUERADE_check(const struct uxt_check_call *call)
+{
+	return uxt_nat_check_mrc(call, true);
+}
 
 const struct uxt_ext uxt_ext_MASQUERADE = {
 	.name = "MASQUERADE",
+	.revision = 0,
 	.kind = UXT_TARGET,
-	.opts = no_opts,
+	.x6 = true,
+	.size = sizeof(struct uxt_nat_ipv4_mrc),
+	.usersize = sizeof(struct uxt_nat_ipv4_mrc),
+	.opts = MASQUERADE_opts,
+	.help = MASQUERADE_help,
+	.parse = uxt_nat_parse_mrc,
+	.fcheck = uxt_nat_fcheck_snat,
+	.print = MASQUERADE_print,
+	.save = MASQUERADE_save,
+	.table = "nat",
+	.hooks = 1u << UXT_HOOK_POST_ROUTING,
+	.check = MASQUERADE_check,
 };

@@ -151,6 +151,8 @@ struct uxt_fcheck_call {
 struct uxt_check_call {
 	const char *table;
 	unsigned int hook_mask;		/* hooks the rule can be reached from */
+	const struct uxt_rule *rule;	/* the whole rule (TCPMSS looks at its
+					 * tcp match, as xt_TCPMSS does) */
 	const struct uxt_ip *ip;
 	void *data;
 };

@@ -652,6 +652,7 @@ static int check_record(const struct uxt_table *t, const struct uxt_rule *r,
 		return 0;
 	call.table = t->def->name;
 	call.hook_mask = hook_mask;
+	call.rule = r;
 	call.ip = &r->ip;
 	/* checkentry sees the data read-only here; records are immutable */
 	call.data = (void *)x->data;
