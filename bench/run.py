@@ -8,7 +8,8 @@ Command-line figures (100k-rule table from ClassBench acl1_100k):
   iptables -L -n and iptables-save of it.
 Each figure is the median wall time of several runs of the whole command
 (process start included, output to /dev/null), uxtables and iptables-legacy
-each in a fresh network namespace.
+each in a fresh network namespace; uxtables keeps its state on tmpfs
+(/dev/shm), where a normal system's /run is.
 """
 
 import argparse
@@ -104,7 +105,9 @@ def netns_overhead(runs=9):
 def cli_bench(bindir, runs):
     rules = classbench_rules("acl1_100k")
     text = restore_text(rules).encode()
-    state = tempfile.mkdtemp(prefix="uxt-bench-")
+    # the state lives on tmpfs, as /run does on a normal system
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    state = tempfile.mkdtemp(prefix="uxt-bench-", dir=shm)
     env = dict(os.environ, UXT_STATE=state)
     sides = [
         Side("iptables-legacy", {"iptables": "iptables-legacy",

@@ -172,6 +172,7 @@ struct cmd {
 	struct merged *merged;
 	int cap_merged;
 	struct cmd_mem_block *mem;
+	struct uxt_getopt g;	/* reinitialised per command, keeps its cache */
 
 	/* everything from here on is reset for each command (cmd_reset) */
 	struct cli_io *io;
@@ -202,13 +203,14 @@ struct cmd {
 	const char *shostnetworkmask, *dhostnetworkmask;
 	uint32_t *saddrs, *smasks, *daddrs, *dmasks;
 	unsigned int nsaddrs, ndaddrs;
+	/* the usual single address, kept here instead of allocated */
+	uint32_t one_saddr, one_smask, one_daddr, one_dmask;
 	uint64_t pcnt, bcnt;
 	bool goto_set;
 	int wait;
 	bool wait_interval_set;
 
 	/* getopt over base + extension options */
-	struct uxt_getopt g;
 	struct uxt_option *opts;
 	int nopts;
 	unsigned int option_offset;
@@ -289,10 +291,14 @@ static void cmd_reset(struct cmd *c)
 		b->next = NULL;
 	}
 	c->mem = b;
-	free(c->saddrs);
-	free(c->smasks);
-	free(c->daddrs);
-	free(c->dmasks);
+	if (c->saddrs != &c->one_saddr) {
+		free(c->saddrs);
+		free(c->smasks);
+	}
+	if (c->daddrs != &c->one_daddr) {
+		free(c->daddrs);
+		free(c->dmasks);
+	}
 	memset(&c->io, 0, sizeof(*c) - offsetof(struct cmd, io));
 }
 
@@ -322,15 +328,23 @@ static void merge_options(struct cmd *c, const struct uxt_ext *ext,
 	if (c->nopts + n_new + 1 > c->optcap) {
 		int cur = c->opts == c->optbuf[0] ? 0 : c->opts == c->optbuf[1] ? 1 : -1;
 
+		int old = c->optcap;
+
 		c->optcap = (c->nopts + n_new + 1) * 2;
 		c->optbuf[0] = xrealloc(c->optbuf[0], (size_t)c->optcap * sizeof(*merged));
 		c->optbuf[1] = xrealloc(c->optbuf[1], (size_t)c->optcap * sizeof(*merged));
+		if (old == 0) {
+			c->optbuf[0][0].name = NULL;
+			c->optbuf[1][0].name = NULL;
+		}
 		if (cur >= 0)
 			c->opts = c->optbuf[cur];
 	}
-	/* build in the buffer that does not hold the current table */
+	/* build in the buffer that does not hold the current table; the base
+	 * options at its start never change once copied */
 	merged = c->opts == c->optbuf[0] ? c->optbuf[1] : c->optbuf[0];
-	memcpy(merged, base_opts, N_BASE_OPTS * sizeof(*merged));
+	if (merged[0].name != base_opts[0].name)
+		memcpy(merged, base_opts, N_BASE_OPTS * sizeof(*merged));
 	for (int i = 0; i < n_new; i++) {
 		merged[N_BASE_OPTS + (size_t)i].name = ext->opts[i].name;
 		merged[N_BASE_OPTS + (size_t)i].has_arg = ext->opts[i].has_arg;
@@ -579,29 +593,25 @@ static int set_option(struct cmd *c, unsigned int option, bool invert)
 	return 0;
 }
 
+/*
+ * generic_opt_check(): an option given is illegal if none of the commands
+ * given allows it (no entry of the table is "compulsory" for IPv4).
+ */
 static int generic_opt_check(struct cmd *c)
 {
-	for (int i = 0; i < NUMBER_OF_OPT; i++) {
-		int legal = 0;
+	unsigned int allowed = 0, illegal;
 
-		for (int j = 0; j < NUMBER_OF_CMD; j++) {
-			if (!(c->command & (1u << j)))
-				continue;
-			if (!(c->options & (1u << i))) {
-				if (commands_v_options[j][i] == '+')
-					return perr(c, "You need to supply the `-%c' option for this command",
-						    optflags[i]);
-			} else {
-				if (commands_v_options[j][i] != 'x')
-					legal = 1;
-				else if (legal == 0)
-					legal = -1;
-			}
-		}
-		if (legal == -1)
-			return perr(c, "Illegal option `-%c' with this command",
-				    optflags[i]);
+	for (int j = 0; j < NUMBER_OF_CMD; j++) {
+		if (!(c->command & (1u << j)))
+			continue;
+		for (int i = 0; i < NUMBER_OF_OPT; i++)
+			if (commands_v_options[j][i] != 'x')
+				allowed |= 1u << i;
 	}
+	illegal = c->options & ~allowed & ((1u << NUMBER_OF_OPT) - 1);
+	if (illegal)
+		return perr(c, "Illegal option `-%c' with this command",
+			    optflags[__builtin_ctz(illegal)]);
 	return 0;
 }
 
@@ -1124,14 +1134,28 @@ static int do_parse(struct cmd *c, const char *const *announced)
 		if (!(c->options & OPT_SOURCE))
 			c->shostnetworkmask = "0.0.0.0/0";
 	}
-	if (c->shostnetworkmask &&
-	    uxt_ipparse_multiple(c->shostnetworkmask, &c->saddrs, &c->smasks,
-				 &c->nsaddrs, c->e))
-		return PARSE_ERR;
-	if (c->dhostnetworkmask &&
-	    uxt_ipparse_multiple(c->dhostnetworkmask, &c->daddrs, &c->dmasks,
-				 &c->ndaddrs, c->e))
-		return PARSE_ERR;
+	if (c->shostnetworkmask) {
+		if (uxt_ipparse_simple(c->shostnetworkmask, &c->one_saddr,
+				       &c->one_smask)) {
+			c->saddrs = &c->one_saddr;
+			c->smasks = &c->one_smask;
+			c->nsaddrs = 1;
+		} else if (uxt_ipparse_multiple(c->shostnetworkmask, &c->saddrs,
+						&c->smasks, &c->nsaddrs, c->e)) {
+			return PARSE_ERR;
+		}
+	}
+	if (c->dhostnetworkmask) {
+		if (uxt_ipparse_simple(c->dhostnetworkmask, &c->one_daddr,
+				       &c->one_dmask)) {
+			c->daddrs = &c->one_daddr;
+			c->dmasks = &c->one_dmask;
+			c->ndaddrs = 1;
+		} else if (uxt_ipparse_multiple(c->dhostnetworkmask, &c->daddrs,
+						&c->dmasks, &c->ndaddrs, c->e)) {
+			return PARSE_ERR;
+		}
+	}
 	if ((c->nsaddrs > 1 || c->ndaddrs > 1) &&
 	    (c->ip.invflags & (UXT_INV_SRCIP | UXT_INV_DSTIP)))
 		return perr(c, "! not allowed with multiple source or destination IP addresses");

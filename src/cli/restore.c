@@ -42,6 +42,8 @@ struct restore {
 	char argbuf[2 * LINE_BUF + 64];
 	size_t argused;
 	struct cli_cmd_scratch *scratch;
+	/* characters that end a run of plain parameter text */
+	bool stop[256];
 	/* input */
 	char line[LINE_BUF];
 	FILE *in;
@@ -104,11 +106,26 @@ static int add_argv(struct restore *r, const char *what, size_t len)
 	return 0;
 }
 
-/* add_param_to_argv(): split on blanks, double quotes group, \\ escapes
- * inside quotes; an unterminated quote runs to the end of the buffer. */
+/* Ends the parameter being built at the end of argbuf as the next word. */
+static int end_param(struct restore *r, size_t len)
+{
+	if (r->argc + 1 >= MAX_ARGC)
+		return param_error(r, "Parser cannot handle more arguments");
+	r->argbuf[r->argused + len] = '\0';
+	r->argv[r->argc] = r->argbuf + r->argused;
+	r->argused += len + 1;
+	r->argv[++r->argc] = NULL;
+	return 0;
+}
+
+/*
+ * add_param_to_argv(): split on blanks, double quotes group, \\ escapes
+ * inside quotes; an unterminated quote runs to the end of the buffer.  A
+ * parameter is built where it will stay, at the end of argbuf.
+ */
 static int add_params(struct restore *r, const char *p)
 {
-	char param[PARAM_BUF];
+	char *param = r->argbuf + r->argused;
 	size_t len = 0;
 	bool quote_open = false, escaped = false;
 
@@ -117,13 +134,12 @@ static int add_params(struct restore *r, const char *p)
 
 		if (!quote_open) {
 			/* the common case: copy a run of plain characters */
-			if (ch != '"' && ch != ' ' && ch != '\t' && ch != '\n') {
-				const char *q = p;
+			if (!r->stop[(unsigned char)ch]) {
+				const char *q = p + 1;
 
-				while (*q && *q != '"' && *q != ' ' && *q != '\t' &&
-				       *q != '\n')
+				while (!r->stop[(unsigned char)*q])
 					q++;
-				if (len + (size_t)(q - p) >= sizeof(param))
+				if (len + (size_t)(q - p) >= PARAM_BUF)
 					return param_error(r, "Parameter too long!");
 				memcpy(param + len, p, (size_t)(q - p));
 				len += (size_t)(q - p);
@@ -146,21 +162,23 @@ static int add_params(struct restore *r, const char *p)
 			} else if (ch == '"') {
 				quote_open = false;
 				/* a closing quote ends the parameter (even "") */
-				if (add_argv(r, param, len))
+				if (end_param(r, len))
 					return -1;
+				param = r->argbuf + r->argused;
 				len = 0;
 				continue;
 			}
 			param[len++] = ch;
-			if (len >= sizeof(param))
+			if (len >= PARAM_BUF)
 				return param_error(r, "Parameter too long!");
 			continue;
 		}
-		if (add_argv(r, param, len))
+		if (end_param(r, len))
 			return -1;
+		param = r->argbuf + r->argused;
 		len = 0;
 	}
-	if (len && add_argv(r, param, len))
+	if (len && end_param(r, len))
 		return -1;
 	return 0;
 }
@@ -600,6 +618,8 @@ int iptables_restore_run(int argc, char **argv, FILE *input)
 	}
 	r->in = in;
 	r->scratch = cli_cmd_scratch_new();
+	r->stop['\0'] = r->stop['"'] = r->stop[' '] = true;
+	r->stop['\t'] = r->stop['\n'] = true;
 	status = restore_lines(r);
 	if (in != input)
 		fclose(in);

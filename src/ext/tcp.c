@@ -222,35 +222,6 @@ static int tcp_parse(struct uxt_opt_call *c)
 	return 0;
 }
 
-static void print_port(struct uxt_buf *b, uint16_t port, bool numeric)
-{
-	const char *service;
-
-	if (numeric || (service = uxt_port_to_service(port, "tcp")) == NULL)
-		uxt_buf_u64(b, port);
-	else
-		uxt_buf_puts(b, service);
-}
-
-static void print_ports(struct uxt_buf *b, const char *name, uint16_t min,
-			uint16_t max, bool invert, bool numeric)
-{
-	if (min == 0 && max == 0xFFFF && !invert)
-		return;
-	uxt_buf_putc(b, ' ');
-	uxt_buf_puts(b, name);
-	if (min != max)
-		uxt_buf_putc(b, 's');
-	uxt_buf_putc(b, ':');
-	if (invert)
-		uxt_buf_putc(b, '!');
-	print_port(b, min, numeric);
-	if (min != max) {
-		uxt_buf_putc(b, ':');
-		print_port(b, max, numeric);
-	}
-}
-
 static void print_tcpf(struct uxt_buf *b, uint8_t flags)
 {
 	bool have_flag = false;
@@ -277,10 +248,10 @@ static void tcp_print(struct uxt_buf *b, const struct uxt_ip *ip,
 
 	(void)ip;
 	uxt_buf_puts(b, " tcp");
-	print_ports(b, "spt", info->spts[0], info->spts[1],
-		    info->invflags & UXT_TCP_INV_SRCPT, numeric);
-	print_ports(b, "dpt", info->dpts[0], info->dpts[1],
-		    info->invflags & UXT_TCP_INV_DSTPT, numeric);
+	uxt_print_port_range(b, "spt", info->spts[0], info->spts[1],
+			     info->invflags & UXT_TCP_INV_SRCPT, numeric, "tcp");
+	uxt_print_port_range(b, "dpt", info->dpts[0], info->dpts[1],
+			     info->invflags & UXT_TCP_INV_DSTPT, numeric, "tcp");
 	if (info->option || (info->invflags & UXT_TCP_INV_OPTION))
 		uxt_buf_printf(b, " option=%s%u",
 			       info->invflags & UXT_TCP_INV_OPTION ? "!" : "",
@@ -302,27 +273,16 @@ static void tcp_print(struct uxt_buf *b, const struct uxt_ip *ip,
 			       info->invflags & ~UXT_TCP_INV_MASK);
 }
 
-static void save_ports(struct uxt_buf *b, const char *opt,
-		       const uint16_t *ports, bool invert)
-{
-	if (ports[0] == 0 && ports[1] == 0xFFFF)
-		return;
-	if (invert)
-		uxt_buf_puts(b, " !");
-	if (ports[0] != ports[1])
-		uxt_buf_printf(b, " %s %u:%u", opt, ports[0], ports[1]);
-	else
-		uxt_buf_printf(b, " %s %u", opt, ports[0]);
-}
-
 static void tcp_save(struct uxt_buf *b, const struct uxt_ip *ip,
 		     const void *data)
 {
 	const struct uxt_tcp_info *info = data;
 
 	(void)ip;
-	save_ports(b, "--sport", info->spts, info->invflags & UXT_TCP_INV_SRCPT);
-	save_ports(b, "--dport", info->dpts, info->invflags & UXT_TCP_INV_DSTPT);
+	uxt_save_port_range(b, "--sport", info->spts,
+			    info->invflags & UXT_TCP_INV_SRCPT);
+	uxt_save_port_range(b, "--dport", info->dpts,
+			    info->invflags & UXT_TCP_INV_DSTPT);
 	if (info->option || (info->invflags & UXT_TCP_INV_OPTION)) {
 		if (info->invflags & UXT_TCP_INV_OPTION)
 			uxt_buf_puts(b, " !");

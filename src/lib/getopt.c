@@ -8,9 +8,40 @@ enum { REQUIRE_ORDER, PERMUTE, RETURN_IN_ORDER };
 
 void uxt_getopt_init(struct uxt_getopt *g, struct uxt_buf *err, int opterr)
 {
+	const char *cached = g->cached_optstring;
+	unsigned char optpos[256];
+
+	if (cached)
+		memcpy(optpos, g->optpos, sizeof(optpos));
 	memset(g, 0, sizeof(*g));
+	if (cached) {
+		g->cached_optstring = cached;
+		memcpy(g->optpos, optpos, sizeof(optpos));
+	}
 	g->err = err;
 	g->opterr = opterr;
+}
+
+/* strchr(optstring, c) through a table built once per optstring */
+static const char *short_option(struct uxt_getopt *g, const char *optstring,
+				char c)
+{
+	if (g->cached_optstring != optstring) {
+		size_t n = strlen(optstring);
+
+		memset(g->optpos, 0, sizeof(g->optpos));
+		/* from the end, so that the first occurrence wins */
+		for (size_t i = n; i-- > 0;)
+			if (i < 255)
+				g->optpos[(unsigned char)optstring[i]] = (unsigned char)(i + 1);
+		g->cached_optstring = n < 255 ? optstring : NULL;
+		if (!g->cached_optstring)
+			return strchr(optstring, c);
+	}
+	if (c == '\0')
+		return NULL;
+	return g->optpos[(unsigned char)c] ? optstring + g->optpos[(unsigned char)c] - 1
+					   : NULL;
 }
 
 /*
@@ -255,7 +286,7 @@ int uxt_getopt_long(struct uxt_getopt *g, int argc, char **argv,
 
 	{
 		char c = *g->nextchar++;
-		const char *temp = strchr(optstring, c);
+		const char *temp = short_option(g, optstring, c);
 
 		if (*g->nextchar == '\0')
 			++g->optind;

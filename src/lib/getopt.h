@@ -37,6 +37,10 @@ struct uxt_getopt {
 	int ordering;
 	int first_nonopt;
 	int last_nonopt;
+	/* where each short option character is in optstring (kept across
+	 * uxt_getopt_init() for the same optstring) */
+	const char *cached_optstring;
+	unsigned char optpos[256];
 };
 
 void uxt_getopt_init(struct uxt_getopt *g, struct uxt_buf *err, int opterr);

@@ -81,6 +81,15 @@ int uxt_getportbyname(const char *name)
 {
 	struct addrinfo *res = NULL, *p;
 	int ret;
+	size_t n = strspn(name, "0123456789");
+
+	/*
+	 * glibc's getaddrinfo reads a decimal service number itself (base 10,
+	 * keeping the low 16 bits: "100000" is port 34464); up to 9 digits
+	 * that is all it does, so spare the resolver its netlink round trip.
+	 */
+	if (n > 0 && n <= 9 && name[n] == '\0')
+		return (int)(strtoul(name, NULL, 10) & 0xFFFF);
 
 	if (getaddrinfo(NULL, name, NULL, &res) != 0)
 		return -1;
@@ -126,6 +135,54 @@ const char *uxt_port_to_service(uint16_t port, const char *proto)
 	return service ? service->s_name : NULL;
 }
 
+static void print_port(struct uxt_buf *b, uint16_t port, bool numeric,
+		       const char *proto)
+{
+	const char *service;
+
+	if (numeric || (service = uxt_port_to_service(port, proto)) == NULL)
+		uxt_buf_u64(b, port);
+	else
+		uxt_buf_puts(b, service);
+}
+
+void uxt_print_port_range(struct uxt_buf *b, const char *name, uint16_t min,
+			  uint16_t max, bool invert, bool numeric,
+			  const char *proto)
+{
+	if (min == 0 && max == 0xFFFF && !invert)
+		return;
+	uxt_buf_putc(b, ' ');
+	uxt_buf_puts(b, name);
+	if (min != max)
+		uxt_buf_putc(b, 's');
+	uxt_buf_putc(b, ':');
+	if (invert)
+		uxt_buf_putc(b, '!');
+	print_port(b, min, numeric, proto);
+	if (min != max) {
+		uxt_buf_putc(b, ':');
+		print_port(b, max, numeric, proto);
+	}
+}
+
+void uxt_save_port_range(struct uxt_buf *b, const char *opt,
+			 const uint16_t *ports, bool invert)
+{
+	if (ports[0] == 0 && ports[1] == 0xFFFF)
+		return;
+	if (invert)
+		uxt_buf_puts(b, " !");
+	uxt_buf_putc(b, ' ');
+	uxt_buf_puts(b, opt);
+	uxt_buf_putc(b, ' ');
+	uxt_buf_u64(b, ports[0]);
+	if (ports[0] != ports[1]) {
+		uxt_buf_putc(b, ':');
+		uxt_buf_u64(b, ports[1]);
+	}
+}
+
 static const struct {
 	const char *name;
 	uint16_t num;
@@ -150,7 +207,9 @@ int uxt_parse_protocol(const char *s, uint16_t *out, struct uxt_err *err)
 	const struct protoent *pent;
 	unsigned int proto;
 
-	if (uxt_strtoui(s, NULL, &proto, 0, UINT8_MAX)) {
+	/* a name cannot be a number: skip strtoumax for the usual "tcp" */
+	if (!(s[0] >= 'a' && s[0] <= 'z') &&
+	    uxt_strtoui(s, NULL, &proto, 0, UINT8_MAX)) {
 		*out = (uint16_t)proto;
 		return 0;
 	}
@@ -364,6 +423,40 @@ static int parse_ipmask(const char *mask, uint32_t *out, struct uxt_err *err)
 				 "invalid mask `%s' specified", mask);
 	*out = bits ? htonl(0xFFFFFFFFu << (32 - bits)) : 0;
 	return 0;
+}
+
+bool uxt_ipparse_simple(const char *name, uint32_t *addr, uint32_t *mask)
+{
+	char buf[24];
+	const char *slash = strchr(name, '/');
+	size_t len = slash ? (size_t)(slash - name) : strlen(name);
+	unsigned bits = 32;
+
+	if (len >= sizeof(buf) || strchr(name, ','))
+		return false;
+	if (slash) {
+		const char *m = slash + 1;
+
+		if (!(m[0] >= '1' && m[0] <= '9' &&
+		      (m[1] == '\0' || (m[1] >= '0' && m[1] <= '9' && m[2] == '\0'))) &&
+		    strcmp(m, "0") != 0)
+			return false;
+		bits = (unsigned)strtoul(m, NULL, 10);
+		if (bits > 32)
+			return false;
+	}
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	*mask = bits ? htonl(0xFFFFFFFFu << (32 - bits)) : 0;
+	if (*mask == 0) {
+		/* the name is ignored with a null mask, as in "any/0" */
+		*addr = 0;
+		return true;
+	}
+	if (!plain_dotted_quad(buf, addr))
+		return false;
+	*addr &= *mask;
+	return true;
 }
 
 int uxt_ipparse_multiple(const char *name, uint32_t **addrpp,

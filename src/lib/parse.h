@@ -50,6 +50,18 @@ int uxt_parse_port(const char *port, const char *proto, uint16_t *out,
 /* getservbyport name, NULL if none */
 const char *uxt_port_to_service(uint16_t port, const char *proto);
 
+/*
+ * The port fields of the tcp and udp matches: " spt:22", " dpts:!1:1023"
+ * (names through getservbyport for proto unless numeric), nothing for the
+ * full range unless inverted; and their save form " --sport 1:1023", which
+ * leaves out the full range even when inverted.
+ */
+void uxt_print_port_range(struct uxt_buf *b, const char *name, uint16_t min,
+			  uint16_t max, bool invert, bool numeric,
+			  const char *proto);
+void uxt_save_port_range(struct uxt_buf *b, const char *opt,
+			 const uint16_t *ports, bool invert);
+
 /* xtables_parse_protocol; "unknown protocol" */
 int uxt_parse_protocol(const char *s, uint16_t *out, struct uxt_err *err);
 /* proto_to_name(): built-in names first, /etc/protocols unless nolookup */
@@ -66,6 +78,12 @@ int uxt_parse_interface(const char *arg, char *name, unsigned char *mask,
  */
 int uxt_ipparse_multiple(const char *name, uint32_t **addrs, uint32_t **masks,
 			 unsigned int *naddrs, struct uxt_err *err);
+/*
+ * The common case of uxt_ipparse_multiple without allocation: one plain
+ * dotted quad with an optional plain prefix length.  Returns false for
+ * anything else (the caller then takes the general way).
+ */
+bool uxt_ipparse_simple(const char *name, uint32_t *addr, uint32_t *mask);
 /* xtables_ipparse_any: one host/network[/mask], duplicates removed */
 int uxt_ipparse_any(const char *name, uint32_t **addrs, uint32_t *mask,
 		    unsigned int *naddrs, struct uxt_err *err);

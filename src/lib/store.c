@@ -263,8 +263,8 @@ static int check_rule(struct reader *r, const struct uxt_rule *rule,
 		    !name_ok(std->chain, sizeof(std->chain), UXT_NAME_MAX))
 			return -1;
 	}
-	if (memchr(rule->ip.iniface, 0, UXT_IFNAMSIZ) == NULL ||
-	    memchr(rule->ip.outiface, 0, UXT_IFNAMSIZ) == NULL)
+	/* names are at most 15 characters, NUL-padded */
+	if (rule->ip.iniface[UXT_IFNAMSIZ - 1] || rule->ip.outiface[UXT_IFNAMSIZ - 1])
 		return -1;
 	return 0;
 }
@@ -354,8 +354,8 @@ static int load_table(struct reader *r, struct uxt_ruleset *rs)
 	for (uint32_t i = 0; i < st->n_chains; i++)
 		if (load_chain(r, rs, t, i))
 			return -1;
-	if (uxt_table_verify(t, &bad) != 0)
-		return damaged(r, "table fails the kernel's checks");
+	if (uxt_table_check_records(t, &bad) != 0)
+		return damaged(r, "a rule fails the kernel's checks");
 	return 0;
 }
 

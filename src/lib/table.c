@@ -696,6 +696,36 @@ static bool unconditional(const struct uxt_rule *r)
 	return uxt_rule_unconditional(r);
 }
 
+int uxt_table_check_records(const struct uxt_table *t,
+			    const struct uxt_rule **bad_rule)
+{
+	struct ext_ok *cache = calloc(uxt_extensions_count, sizeof(*cache));
+	int ret = 0;
+
+	*bad_rule = NULL;
+	if (!cache)
+		return -ENOMEM;
+	for (uint32_t c = 0; c < t->nchains && !ret; c++) {
+		const struct uxt_chain *ch = t->chains[c];
+
+		for (uint32_t j = 0; j < ch->nrules && !ret; j++) {
+			const struct uxt_rule *r = ch->rules[j];
+			struct vent v = {.rule = r, .std = uxt_rule_std(r), .jump = 0};
+
+			if (v.std && v.std->verdict == UXT_V_JUMP) {
+				const struct uxt_chain *jc = uxt_table_chain(t, v.std->chain);
+
+				v.jump = jc && !uxt_chain_builtin(jc) ? 0 : -1;
+			}
+			ret = check_rule(t, &v, 0, cache);
+			if (ret)
+				*bad_rule = r;
+		}
+	}
+	free(cache);
+	return ret;
+}
+
 int uxt_table_verify(const struct uxt_table *t,
 		     const struct uxt_rule **bad_rule)
 {

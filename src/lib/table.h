@@ -129,5 +129,13 @@ int uxt_table_set_policy(struct uxt_table *t, const char *chain,
  */
 int uxt_table_verify(const struct uxt_table *t,
 		     const struct uxt_rule **bad_rule);
+/*
+ * The part of uxt_table_verify that looks at each rule alone: every
+ * record's values (checkentry with an empty hook mask) and that jumps name
+ * user chains of the table.  Loading a state runs this, enough to make every
+ * value safe to print and use; commits run the whole verification.
+ */
+int uxt_table_check_records(const struct uxt_table *t,
+			    const struct uxt_rule **bad_rule);
 
 #endif
