@@ -17,10 +17,11 @@ FUZZ_SECONDS ?= 600
 
 WARN := -Wall -Wextra -Werror
 CSTD := -std=gnu11 -D_GNU_SOURCE
-INCLUDES := -Isrc/lib
+INCLUDES := -Isrc/lib -Isrc/io
+LDLIBS := -lpcap -lmnl
 DEPFLAGS := -MMD -MP
 
-LIB_SRC := $(wildcard src/lib/*.c) $(wildcard src/ext/*.c)
+LIB_SRC := $(wildcard src/lib/*.c) $(wildcard src/ext/*.c) $(wildcard src/io/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 
 NAMES := iptables iptables-save iptables-restore \
@@ -38,7 +39,7 @@ $(1)/libuxt.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC))
 
 $(1)/bin/uxt: $$(patsubst %.c,$(1)/obj/%.o,$$(CLI_SRC)) $(1)/libuxt.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) $$^ -o $$@ $(3)
+	$$(CC) $(2) $$^ -o $$@ $(3) $$(LDLIBS)
 	@for n in $$(NAMES); do ln -sf uxt $(1)/bin/$$$$n; done
 endef
 

@@ -96,6 +96,9 @@ int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 
 int iptables_main(int argc, char **argv);
 int iptables_save_main(int argc, char **argv);
+int uxt_inject_main(int argc, char **argv);
+int uxt_replay_main(int argc, char **argv);
+int uxt_host_main(int argc, char **argv);
 int iptables_restore_main(int argc, char **argv);
 /* iptables-restore reading from input when no file is named (fuzzing) */
 int iptables_restore_run(int argc, char **argv, FILE *input);

@@ -755,7 +755,9 @@ static int parse_counters_opt(struct cmd *c)
 	const char *pcnt = c->g.optarg, *bcnt;
 	unsigned long long v;
 
-	bcnt = strchr(pcnt + 1, ',');
+	/* iptables looks for "p,b" from the second character on; for an
+	 * empty argument that would read past its end */
+	bcnt = pcnt[0] ? strchr(pcnt + 1, ',') : NULL;
 	if (bcnt)
 		bcnt++;
 	if (!bcnt && has_arg(c))

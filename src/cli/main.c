@@ -20,6 +20,9 @@ static const struct {
 	{"iptables-uxt", iptables_main},
 	{"iptables-uxt-save", iptables_save_main},
 	{"iptables-uxt-restore", iptables_restore_main},
+	{"inject", uxt_inject_main},
+	{"replay", uxt_replay_main},
+	{"host", uxt_host_main},
 };
 
 static int (*lookup(const char *path))(int, char **)
@@ -40,7 +43,10 @@ static void usage(FILE *f)
 	      "Commands:\n"
 	      "  iptables ARGS          as iptables(8); also iptables-uxt\n"
 	      "  iptables-save ARGS     as iptables-save(8); also iptables-uxt-save\n"
-	      "  iptables-restore ARGS  as iptables-restore(8); also iptables-uxt-restore\n\n"
+	      "  iptables-restore ARGS  as iptables-restore(8); also iptables-uxt-restore\n"
+	      "  inject ARGS            one packet through the namespace's ruleset\n"
+	      "  replay FILE ARGS       a capture through the namespace's ruleset\n"
+	      "  host [ARGS]            the host model: interfaces, addresses, routes\n\n"
 	      "The state of each network namespace is kept under /run/uxtables (root)\n"
 	      "or $XDG_RUNTIME_DIR/uxtables; UXT_STATE=DIR names another one.\n",
 	      f);

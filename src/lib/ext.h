@@ -35,6 +35,9 @@
 
 enum uxt_ext_kind { UXT_MATCH = 0, UXT_TARGET = 1 };
 
+struct uxt_pkt;
+struct uxt_xt_param;
+
 /* Netfilter hooks, numbered as NF_INET_*. */
 enum uxt_hook {
 	UXT_HOOK_PRE_ROUTING = 0,
@@ -194,6 +197,23 @@ struct uxt_ext {
 	uint16_t proto;
 	/* returns 0 or -errno, as checkentry */
 	int (*check)(const struct uxt_check_call *call);
+
+	/*
+	 * Packet side (engine.h).  match() says whether the packet matches
+	 * (and may set par->hotdrop); target() acts on it and returns an
+	 * enum uxt_nf_verdict (UXT_XT_CONTINUE to go on with the next rule).
+	 */
+	bool (*match)(const struct uxt_pkt *pkt, struct uxt_xt_param *par);
+	unsigned int (*target)(struct uxt_pkt *pkt, struct uxt_xt_param *par);
+	/*
+	 * Live state of a rule's record while packets pass (limit's tokens):
+	 * priv_size bytes, set from the data by priv_init when the ruleset is
+	 * compiled, written back into a copy of the data by priv_save so that
+	 * the state persists with the ruleset, as the kernel keeps it.
+	 */
+	uint16_t priv_size;
+	void (*priv_init)(void *priv, const void *info, uint64_t now_ns);
+	void (*priv_save)(void *info, const void *priv);
 };
 
 extern const struct uxt_ext *const uxt_extensions[];

@@ -1,0 +1,746 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The packet path: compiled tables, the rule walk (ipt_do_table), the hooks
+ * in priority order, and the received / forwarded / locally generated
+ * paths of net/ipv4 (ip_input.c, ip_forward.c, ip_output.c).
+ *
+ * A table is compiled into an array of entries laid out as libiptc lays out
+ * its blob: each chain's rules followed by a tail entry (the built-in
+ * chain's policy, or the user chain's implicit RETURN).  Jumps are entry
+ * indices.  Counters live in the entries while packets pass and are written
+ * back into the ruleset by uxt_ns_sync_ruleset().
+ */
+#include "engine.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ext.h"
+#include "frag.h"
+#include "icmp.h"
+#include "logfmt.h"
+
+enum { COMMENT_RULE, COMMENT_RETURN, COMMENT_POLICY };
+static const char *const comment_names[] = {"rule", "return", "policy"};
+
+struct rt_entry {
+	const struct uxt_rule *rule;	/* NULL for a chain's tail */
+	struct uxt_counters cnt;
+	int32_t jump;			/* first entry of the chain jumped to */
+	int32_t verdict;		/* UXT_V_*, or -1: extension target */
+	bool is_goto;
+	bool unconditional_std;		/* for TRACE's return/policy label */
+	uint32_t chain;			/* index in the table's chains */
+	uint32_t rulenum;		/* 1-based within the chain */
+	void **priv;			/* live state per record, or NULL */
+};
+
+struct rt_table {
+	const struct uxt_table *src;
+	struct rt_entry *e;
+	uint32_t n;
+	int32_t hook_entry[UXT_NHOOKS];
+	int32_t underflow[UXT_NHOOKS];
+	uint32_t *chain_first;		/* entry index of each chain's start */
+	uint32_t stacksize;
+	const struct uxt_rule **stack_unused;
+};
+
+struct uxt_ns {
+	struct uxt_host *host;
+	struct uxt_events ev;
+	uint64_t now_ns;
+	const struct uxt_ruleset *rs;
+	struct rt_table *tables[UXT_NTABLES];
+	int32_t *jumpstack;
+	uint32_t jumpstack_size;
+	uint16_t ip_id;
+	unsigned int depth;		/* nested local_out (REJECT replies) */
+	struct uxt_frag_queue *frags;
+};
+
+/* The tables at each hook in priority order, as indices of uxt_table_defs
+ * (filter 0, nat 1, mangle 2, raw 3, security 4). */
+static const int hook_tables[UXT_NHOOKS][6] = {
+	[UXT_HOOK_PRE_ROUTING] = {3, 2, 1, -1},
+	[UXT_HOOK_LOCAL_IN] = {2, 0, 4, 1, -1},
+	[UXT_HOOK_FORWARD] = {2, 0, 4, -1},
+	[UXT_HOOK_LOCAL_OUT] = {3, 2, 1, 0, 4, -1},
+	[UXT_HOOK_POST_ROUTING] = {2, 1, -1},
+};
+#define NAT_TABLE 1
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p) {
+		fputs("uxtables: out of memory\n", stderr);
+		exit(4);
+	}
+	return p;
+}
+
+struct uxt_ns *uxt_ns_new(void)
+{
+	struct uxt_ns *ns = xcalloc(1, sizeof(*ns));
+
+	ns->frags = uxt_frag_queue_new();
+	return ns;
+}
+
+static void free_priv(struct rt_entry *e)
+{
+	const struct uxt_xrec *x;
+	unsigned int i = 0;
+
+	if (!e->priv)
+		return;
+	uxt_rule_foreach_match(e->rule, x)
+		free(e->priv[i++]);
+	free(e->priv[i]);
+	free(e->priv);
+}
+
+static void rt_table_free(struct rt_table *t)
+{
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < t->n; i++)
+		free_priv(&t->e[i]);
+	free(t->e);
+	free(t->chain_first);
+	free(t);
+}
+
+void uxt_ns_free(struct uxt_ns *ns)
+{
+	if (!ns)
+		return;
+	for (int i = 0; i < UXT_NTABLES; i++)
+		rt_table_free(ns->tables[i]);
+	free(ns->jumpstack);
+	uxt_frag_queue_free(ns->frags);
+	if (ns->host) {
+		uxt_host_free(ns->host);
+		free(ns->host);
+	}
+	free(ns);
+}
+
+void uxt_ns_set_host(struct uxt_ns *ns, struct uxt_host *host)
+{
+	if (ns->host && ns->host != host) {
+		uxt_host_free(ns->host);
+		free(ns->host);
+	}
+	ns->host = host;
+}
+
+const struct uxt_host *uxt_ns_host(const struct uxt_ns *ns)
+{
+	return ns->host;
+}
+
+void uxt_ns_set_events(struct uxt_ns *ns, const struct uxt_events *ev)
+{
+	ns->ev = *ev;
+}
+
+void uxt_ns_set_time(struct uxt_ns *ns, uint64_t now_ns)
+{
+	ns->now_ns = now_ns;
+	uxt_frag_expire(ns->frags, ns, now_ns);
+}
+
+uint64_t uxt_ns_time(const struct uxt_ns *ns)
+{
+	return ns->now_ns;
+}
+
+uint16_t uxt_ns_next_ip_id(struct uxt_ns *ns, uint32_t daddr)
+{
+	(void)daddr;
+	return ++ns->ip_id;
+}
+
+/* Compiling */
+
+static void **make_priv(const struct uxt_rule *r, uint64_t now)
+{
+	const struct uxt_xrec *x;
+	const struct uxt_ext *ext;
+	void **priv = NULL;
+	unsigned int i = 0, n = r->nmatches + 1u;
+
+	uxt_rule_foreach_match(r, x) {
+		ext = uxt_ext_by_id(x->ext);
+		if (ext->priv_size) {
+			if (!priv)
+				priv = xcalloc(n, sizeof(*priv));
+			priv[i] = xcalloc(1, ext->priv_size);
+			if (ext->priv_init)
+				ext->priv_init(priv[i], x->data, now);
+		}
+		i++;
+	}
+	x = uxt_rule_target(r);
+	ext = uxt_ext_by_id(x->ext);
+	if (ext->priv_size) {
+		if (!priv)
+			priv = xcalloc(n, sizeof(*priv));
+		priv[i] = xcalloc(1, ext->priv_size);
+		if (ext->priv_init)
+			ext->priv_init(priv[i], x->data, now);
+	}
+	return priv;
+}
+
+static struct rt_table *compile_table(const struct uxt_table *t, uint64_t now)
+{
+	struct rt_table *rt = xcalloc(1, sizeof(*rt));
+	uint32_t n = 0, i = 0;
+
+	rt->src = t;
+	for (uint32_t c = 0; c < t->nchains; c++)
+		n += t->chains[c]->nrules + 1;
+	rt->e = xcalloc(n, sizeof(*rt->e));
+	rt->n = n;
+	rt->chain_first = xcalloc(t->nchains, sizeof(*rt->chain_first));
+	for (int h = 0; h < UXT_NHOOKS; h++)
+		rt->hook_entry[h] = rt->underflow[h] = -1;
+	/* the kernel's jump stack has one slot per user chain (and one for
+	 * the table's end marker) */
+	rt->stacksize = t->nchains - t->nbuiltin + 1;
+	for (uint32_t c = 0; c < t->nchains; c++) {
+		const struct uxt_chain *ch = t->chains[c];
+
+		rt->chain_first[c] = i;
+		if (uxt_chain_builtin(ch))
+			rt->hook_entry[ch->hook] = (int32_t)i;
+		for (uint32_t j = 0; j < ch->nrules; j++, i++) {
+			struct rt_entry *e = &rt->e[i];
+			const struct uxt_rule *r = ch->rules[j];
+			const struct uxt_std_target *std = uxt_rule_std(r);
+
+			e->rule = r;
+			e->cnt = r->counters;
+			e->chain = c;
+			e->rulenum = j + 1;
+			e->jump = -1;
+			e->verdict = std ? std->verdict : -1;
+			e->is_goto = (r->ip.flags & UXT_F_GOTO) != 0;
+			e->unconditional_std = std && std->verdict > UXT_V_CONTINUE &&
+					       std->verdict < UXT_V_JUMP &&
+					       uxt_rule_unconditional(r);
+			e->priv = make_priv(r, now);
+		}
+		/* the tail: policy of a built-in chain, RETURN of a user chain */
+		rt->e[i].chain = c;
+		rt->e[i].rulenum = ch->nrules + 1;
+		rt->e[i].jump = -1;
+		rt->e[i].unconditional_std = true;
+		if (uxt_chain_builtin(ch)) {
+			rt->e[i].verdict = ch->policy;
+			rt->e[i].cnt = ch->policy_counters;
+			rt->underflow[ch->hook] = (int32_t)i;
+		} else {
+			rt->e[i].verdict = UXT_V_RETURN;
+		}
+		i++;
+	}
+	/* resolve jumps to the chain's first entry */
+	for (i = 0; i < n; i++) {
+		struct rt_entry *e = &rt->e[i];
+		const struct uxt_std_target *std;
+
+		if (!e->rule || e->verdict != UXT_V_JUMP)
+			continue;
+		std = uxt_rule_std(e->rule);
+		for (uint32_t c = t->nbuiltin; c < t->nchains; c++)
+			if (strcmp(t->chains[c]->name, std->chain) == 0) {
+				e->jump = (int32_t)rt->chain_first[c];
+				break;
+			}
+	}
+	return rt;
+}
+
+int uxt_ns_set_ruleset(struct uxt_ns *ns, const struct uxt_ruleset *rs,
+		       struct uxt_err *err)
+{
+	uint32_t stack = 0;
+
+	(void)err;
+	for (int i = 0; i < UXT_NTABLES; i++) {
+		rt_table_free(ns->tables[i]);
+		ns->tables[i] = rs->tables[i] ? compile_table(rs->tables[i], ns->now_ns)
+					      : NULL;
+		if (ns->tables[i] && ns->tables[i]->stacksize > stack)
+			stack = ns->tables[i]->stacksize;
+	}
+	ns->rs = rs;
+	free(ns->jumpstack);
+	ns->jumpstack = xcalloc(stack + 1, sizeof(*ns->jumpstack));
+	ns->jumpstack_size = stack + 1;
+	return 0;
+}
+
+/* Whether the live values of entry e differ from what its rule holds. */
+static bool entry_changed(const struct rt_entry *e)
+{
+	return e->cnt.pcnt != e->rule->counters.pcnt ||
+	       e->cnt.bcnt != e->rule->counters.bcnt || e->priv != NULL;
+}
+
+void uxt_ns_sync_ruleset(struct uxt_ns *ns, struct uxt_ruleset *rs)
+{
+	for (int t = 0; t < UXT_NTABLES; t++) {
+		struct rt_table *rt = ns->tables[t];
+		struct uxt_table *tab = rs->tables[t];
+
+		if (!rt || !tab || rt->src != tab)
+			continue;
+		for (uint32_t i = 0; i < rt->n; i++) {
+			struct rt_entry *e = &rt->e[i];
+			struct uxt_chain *ch = tab->chains[e->chain];
+			struct uxt_rule *r;
+			struct uxt_xrec *x;
+			unsigned int k = 0;
+
+			if (!e->rule) {
+				if (uxt_chain_builtin(ch))
+					ch->policy_counters = e->cnt;
+				continue;
+			}
+			if (!entry_changed(e))
+				continue;
+			r = uxt_rule_dup(rs, e->rule);
+			r->counters = e->cnt;
+			if (e->priv) {
+				uxt_rule_foreach_match(r, x) {
+					const struct uxt_ext *ext = uxt_ext_by_id(x->ext);
+
+					if (e->priv[k] && ext->priv_save)
+						ext->priv_save(x->data, e->priv[k]);
+					k++;
+				}
+				x = uxt_rule_target(r);
+				if (e->priv[k] && uxt_ext_by_id(x->ext)->priv_save)
+					uxt_ext_by_id(x->ext)->priv_save(x->data, e->priv[k]);
+			}
+			ch->rules[e->rulenum - 1] = r;
+			e->rule = r;
+		}
+	}
+}
+
+/* The rule walk */
+
+/* ip_packet_match() */
+static bool iface_match(const char *name, const char *rule_name,
+			const unsigned char *mask)
+{
+	for (int i = 0; i < UXT_IFNAMSIZ; i++)
+		if ((name[i] ^ rule_name[i]) & mask[i])
+			return false;
+	return true;
+}
+
+static bool ip_packet_match(const struct uxt_iphdr *iph, const char *indev,
+			    const char *outdev, const struct uxt_ip *ip,
+			    uint16_t fragoff)
+{
+	uint8_t inv = ip->invflags;
+
+	if ((((iph->saddr & ip->smsk) != ip->src) ^ !!(inv & UXT_INV_SRCIP)) ||
+	    (((iph->daddr & ip->dmsk) != ip->dst) ^ !!(inv & UXT_INV_DSTIP)))
+		return false;
+	if (!iface_match(indev, ip->iniface, ip->iniface_mask) ^
+	    !!(inv & UXT_INV_VIA_IN))
+		return false;
+	if (!iface_match(outdev, ip->outiface, ip->outiface_mask) ^
+	    !!(inv & UXT_INV_VIA_OUT))
+		return false;
+	if (ip->proto && ((iph->protocol != ip->proto) ^ !!(inv & UXT_INV_PROTO)))
+		return false;
+	if (((ip->flags & UXT_F_FRAG) && !fragoff) ^ !!(inv & UXT_INV_FRAG))
+		return false;
+	return true;
+}
+
+static void report_rule(struct uxt_ns *ns, const struct rt_table *rt,
+			const struct rt_entry *e, unsigned int hook,
+			struct uxt_pkt *pkt, const struct uxt_iface *in,
+			const struct uxt_iface *out)
+{
+	const struct uxt_chain *ch = rt->src->chains[e->chain];
+	int comment = COMMENT_RULE;
+
+	if (e->unconditional_std)
+		comment = uxt_chain_builtin(ch) ? COMMENT_POLICY : COMMENT_RETURN;
+	if (ns->ev.rule)
+		ns->ev.rule(ns->ev.ctx, rt->src->def->name, hook, ch->name,
+			    e->rulenum, comment_names[comment], e->rule);
+	if (pkt->nf_trace)
+		uxt_log_trace(ns, pkt, hook, in, out, rt->src->def->name,
+			      ch->name, comment_names[comment], e->rulenum);
+}
+
+static const char nulldev[UXT_IFNAMSIZ];
+
+/* ipt_do_table() */
+static unsigned int do_table(struct uxt_ns *ns, struct rt_table *rt,
+			     unsigned int hook, struct uxt_pkt *pkt,
+			     const struct uxt_iface *in,
+			     const struct uxt_iface *out)
+{
+	const char *indev = in ? in->name : nulldev;
+	const char *outdev = out ? out->name : nulldev;
+	struct uxt_xt_param par = {
+		.ns = ns,
+		.table = rt->src->def->name,
+		.hook = hook,
+		.in = in,
+		.out = out,
+		.now_ns = ns->now_ns,
+	};
+	unsigned int verdict = UXT_NF_DROP, stackidx = 0;
+	struct rt_entry *e;
+	int32_t pos = rt->hook_entry[hook];
+
+	par.fragoff = uxt_pkt_fragoff(pkt);
+	par.thoff = (uint16_t)uxt_ip_hlen(pkt);
+	if (pos < 0)
+		return UXT_NF_ACCEPT;
+	for (;;) {
+		const struct uxt_xrec *m, *t;
+		unsigned int k = 0;
+
+		e = &rt->e[pos];
+		if (e->rule) {
+			if (!ip_packet_match(uxt_iph(pkt), indev, outdev, &e->rule->ip,
+					     par.fragoff))
+				goto next;
+			uxt_rule_foreach_match(e->rule, m) {
+				const struct uxt_ext *ext = uxt_ext_by_id(m->ext);
+
+				par.info = m->data;
+				par.priv = e->priv ? e->priv[k] : NULL;
+				k++;
+				if (ext->match && !ext->match(pkt, &par))
+					goto no_match;
+			}
+		}
+		e->cnt.pcnt++;
+		e->cnt.bcnt += pkt->len;
+		report_rule(ns, rt, e, hook, pkt, in, out);
+		if (e->verdict >= 0) {
+			int v = e->verdict;
+
+			if (v == UXT_V_CONTINUE) {
+				pos++;
+				continue;
+			}
+			if (v == UXT_V_RETURN) {
+				if (stackidx == 0) {
+					pos = rt->underflow[hook];
+				} else {
+					pos = ns->jumpstack[--stackidx] + 1;
+				}
+				continue;
+			}
+			if (v != UXT_V_JUMP) {
+				verdict = v == UXT_V_ACCEPT ? UXT_NF_ACCEPT :
+					  v == UXT_V_QUEUE ? UXT_NF_QUEUE : UXT_NF_DROP;
+				break;
+			}
+			if (e->jump < 0) {
+				verdict = UXT_NF_DROP;
+				break;
+			}
+			if (e->jump != pos + 1 && !e->is_goto) {
+				if (stackidx >= rt->stacksize ||
+				    stackidx >= ns->jumpstack_size) {
+					verdict = UXT_NF_DROP;
+					break;
+				}
+				ns->jumpstack[stackidx++] = pos;
+			}
+			pos = e->jump;
+			continue;
+		}
+		t = uxt_rule_target(e->rule);
+		par.info = t->data;
+		par.priv = e->priv ? e->priv[k] : NULL;
+		verdict = uxt_ext_by_id(t->ext)->target ?
+				  uxt_ext_by_id(t->ext)->target(pkt, &par) :
+				  UXT_XT_CONTINUE;
+		if (verdict != UXT_XT_CONTINUE)
+			break;
+		pos++;
+		continue;
+no_match:
+		if (par.hotdrop) {
+			verdict = UXT_NF_DROP;
+			break;
+		}
+next:
+		pos++;
+	}
+	if (ns->ev.verdict) {
+		const struct uxt_chain *ch = rt->src->chains[e->chain];
+
+		ns->ev.verdict(ns->ev.ctx, rt->src->def->name, hook, verdict,
+			       ch->name, e->rulenum);
+	}
+	return verdict;
+}
+
+/*
+ * nf_hook(): the tables at hook in priority order.  ACCEPT ends a table,
+ * not the hook; anything else but ACCEPT ends the hook.
+ */
+static unsigned int nf_hook(struct uxt_ns *ns, unsigned int hook,
+			    struct uxt_pkt *pkt, const struct uxt_iface *in,
+			    const struct uxt_iface *out)
+{
+	for (int i = 0; hook_tables[hook][i] >= 0; i++) {
+		int t = hook_tables[hook][i];
+		unsigned int v;
+
+		if (!ns->tables[t])
+			continue;
+		/* the nat table only sees packets with a conntrack entry
+		 * (nf_nat_inet_fn) */
+		if (t == NAT_TABLE && !pkt->ct)
+			continue;
+		v = do_table(ns, ns->tables[t], hook, pkt, in, out);
+		if (v != UXT_NF_ACCEPT) {
+			/* QUEUE without a listener drops */
+			return v == UXT_NF_STOLEN ? v : UXT_NF_DROP;
+		}
+	}
+	return UXT_NF_ACCEPT;
+}
+
+/* Paths */
+
+static void drop(struct uxt_ns *ns, struct uxt_pkt *pkt, const char *reason)
+{
+	if (ns->ev.drop)
+		ns->ev.drop(ns->ev.ctx, pkt, reason);
+	uxt_pkt_release(pkt);
+}
+
+/* The packet leaves through dev, fragmented if it must be. */
+static void xmit(struct uxt_ns *ns, struct uxt_pkt *pkt,
+		 const struct uxt_iface *dev);
+
+static void deliver(struct uxt_ns *ns, struct uxt_pkt *pkt)
+{
+	if (ns->ev.deliver)
+		ns->ev.deliver(ns->ev.ctx, pkt);
+	uxt_pkt_release(pkt);
+}
+
+/* ip_local_deliver(): reassembly, then INPUT */
+static void local_deliver(struct uxt_ns *ns, struct uxt_pkt *pkt)
+{
+	const struct uxt_iface *in = pkt->indev;
+
+	if (uxt_iph(pkt)->frag_off & htons(UXT_IP_MF | UXT_IP_OFFSET)) {
+		/* held until complete; a complete datagram comes back here */
+		if (uxt_frag_add(ns->frags, ns, pkt) <= 0)
+			return;
+	}
+	if (nf_hook(ns, UXT_HOOK_LOCAL_IN, pkt, in, NULL) != UXT_NF_ACCEPT) {
+		drop(ns, pkt, NULL);
+		return;
+	}
+	deliver(ns, pkt);
+}
+
+/* ip_forward() */
+static void forward(struct uxt_ns *ns, struct uxt_pkt *pkt,
+		    const struct uxt_route_result *rt)
+{
+	struct uxt_iphdr *iph = uxt_iph(pkt);
+	const struct uxt_iface *in = pkt->indev;
+
+	if (pkt->pkt_type != UXT_PACKET_HOST) {
+		drop(ns, pkt, "forwarding a packet not addressed to this host");
+		return;
+	}
+	if (iph->ttl <= 1) {
+		uxt_icmp_send(ns, pkt, UXT_ICMP_TIME_EXCEEDED, 0, 0);
+		drop(ns, pkt, "TTL exceeded in transit");
+		return;
+	}
+	if ((iph->frag_off & htons(UXT_IP_DF)) && pkt->len > rt->mtu &&
+	    !pkt->frag_max_size) {
+		uxt_icmp_send(ns, pkt, UXT_ICMP_DEST_UNREACH,
+			      UXT_ICMP_FRAG_NEEDED, rt->mtu);
+		drop(ns, pkt, "too big for the path, DF set");
+		return;
+	}
+	/* ip_decrease_ttl(): the checksum follows */
+	{
+		uint16_t old = htons((uint16_t)(iph->ttl << 8 | iph->protocol));
+
+		iph->ttl--;
+		uxt_csum_replace2(&iph->check, old,
+				  htons((uint16_t)(iph->ttl << 8 | iph->protocol)));
+	}
+	pkt->outdev = rt->dev;
+	pkt->nexthop = rt->nexthop;
+	if (nf_hook(ns, UXT_HOOK_FORWARD, pkt, in, rt->dev) != UXT_NF_ACCEPT) {
+		drop(ns, pkt, NULL);
+		return;
+	}
+	if (nf_hook(ns, UXT_HOOK_POST_ROUTING, pkt, in, rt->dev) != UXT_NF_ACCEPT) {
+		drop(ns, pkt, NULL);
+		return;
+	}
+	xmit(ns, pkt, rt->dev);
+}
+
+void uxt_ns_receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
+		    const struct uxt_iface *dev)
+{
+	struct uxt_route_result rt;
+	const char *reason;
+	const struct uxt_iphdr *iph;
+
+	pkt->indev = dev;
+	pkt->outdev = NULL;
+	if (!pkt->tstamp_ns)
+		pkt->tstamp_ns = ns->now_ns;
+	reason = uxt_pkt_rcv_check(pkt);
+	if (reason) {
+		drop(ns, pkt, reason);
+		return;
+	}
+	if (nf_hook(ns, UXT_HOOK_PRE_ROUTING, pkt, dev, NULL) != UXT_NF_ACCEPT) {
+		drop(ns, pkt, NULL);
+		return;
+	}
+	iph = uxt_iph(pkt);
+	if (!ns->host ||
+	    uxt_host_route_input(ns->host, dev, iph->saddr, iph->daddr, &rt,
+				 &reason)) {
+		drop(ns, pkt, reason ? reason : "no host model");
+		return;
+	}
+	switch (rt.type) {
+	case UXT_RTN_LOCAL:
+	case UXT_RTN_BROADCAST:
+		if (rt.type == UXT_RTN_BROADCAST && pkt->pkt_type == UXT_PACKET_HOST)
+			pkt->pkt_type = UXT_PACKET_BROADCAST;
+		local_deliver(ns, pkt);
+		return;
+	case UXT_RTN_UNICAST:
+		forward(ns, pkt, &rt);
+		return;
+	default:
+		uxt_icmp_route_error(ns, pkt, &rt);
+		drop(ns, pkt, "no route");
+		return;
+	}
+}
+
+static void output(struct uxt_ns *ns, struct uxt_pkt *pkt)
+{
+	struct uxt_route_result rt;
+	struct uxt_iphdr *iph = uxt_iph(pkt);
+	const char *reason = NULL;
+	const struct uxt_iface *dev;
+
+	pkt->indev = NULL;
+	if (!pkt->tstamp_ns)
+		pkt->tstamp_ns = ns->now_ns;
+	if (!ns->host ||
+	    uxt_host_route_output(ns->host, iph->daddr, pkt->outdev, &rt, &reason)) {
+		drop(ns, pkt, reason ? reason : "no host model");
+		return;
+	}
+	dev = rt.dev;
+	pkt->outdev = dev;
+	pkt->nexthop = rt.nexthop;
+	if (nf_hook(ns, UXT_HOOK_LOCAL_OUT, pkt, NULL, dev) != UXT_NF_ACCEPT) {
+		drop(ns, pkt, NULL);
+		return;
+	}
+	if (nf_hook(ns, UXT_HOOK_POST_ROUTING, pkt, NULL, dev) != UXT_NF_ACCEPT) {
+		drop(ns, pkt, NULL);
+		return;
+	}
+	if (dev->loopback) {
+		/* looped back: received again on lo, keeping its metadata */
+		pkt->pkt_type = UXT_PACKET_HOST;
+		pkt->has_sock = false;
+		uxt_ns_receive(ns, pkt, dev);
+		return;
+	}
+	xmit(ns, pkt, dev);
+}
+
+void uxt_ns_send(struct uxt_ns *ns, struct uxt_pkt *pkt)
+{
+	output(ns, pkt);
+}
+
+void uxt_ns_local_out(struct uxt_ns *ns, struct uxt_pkt *pkt)
+{
+	/* replies to replies cannot happen (REJECT never answers an ICMP
+	 * error or a RST), but a bound keeps a bad ruleset from recursing */
+	if (ns->depth >= 8) {
+		drop(ns, pkt, "nested packets beyond depth 8");
+		return;
+	}
+	ns->depth++;
+	output(ns, pkt);
+	ns->depth--;
+}
+
+static void xmit(struct uxt_ns *ns, struct uxt_pkt *pkt,
+		 const struct uxt_iface *dev)
+{
+	if (pkt->len > dev->mtu || (pkt->frag_max_size &&
+				    pkt->len > pkt->frag_max_size)) {
+		uxt_fragment(ns, pkt, dev);
+		return;
+	}
+	if (ns->ev.xmit)
+		ns->ev.xmit(ns->ev.ctx, pkt, dev);
+	uxt_pkt_release(pkt);
+}
+
+void uxt_ns_xmit_fragment(struct uxt_ns *ns, struct uxt_pkt *pkt,
+			  const struct uxt_iface *dev)
+{
+	if (ns->ev.xmit)
+		ns->ev.xmit(ns->ev.ctx, pkt, dev);
+	uxt_pkt_release(pkt);
+}
+
+void uxt_ns_log(struct uxt_ns *ns, unsigned int level, const char *line)
+{
+	if (ns->ev.log)
+		ns->ev.log(ns->ev.ctx, level, line);
+}
+
+void uxt_ns_nflog(struct uxt_ns *ns, const struct uxt_pkt *pkt,
+		  unsigned int hook, uint16_t group, const char *prefix,
+		  uint32_t copy_len)
+{
+	if (ns->ev.nflog)
+		ns->ev.nflog(ns->ev.ctx, pkt, hook, group, prefix, copy_len);
+}
+
+void uxt_ns_deliver_reassembled(struct uxt_ns *ns, struct uxt_pkt *pkt)
+{
+	local_deliver(ns, pkt);
+}

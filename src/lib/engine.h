@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The packet path: one network namespace (a host) handling packets as the
+ * kernel does.
+ *
+ * A uxt_ns holds the compiled tables of a ruleset with their live counters
+ * and per-rule state, the host model, the clock, and the callbacks through
+ * which it reports what happens (uxt_events).  Packets enter in one of two
+ * ways:
+ *
+ *   uxt_ns_receive()  a datagram received on an interface: the checks of
+ *                     ip_rcv_core, PREROUTING, input routing, then INPUT
+ *                     (local delivery) or FORWARD and POSTROUTING
+ *   uxt_ns_send()     a datagram a local socket sends: output routing,
+ *                     OUTPUT, POSTROUTING, and back in through lo when it is
+ *                     for this host
+ *
+ * At each hook the tables run in the kernel's priority order
+ * (kernel-behaviour.md 1.1); each table is walked as ipt_do_table walks it
+ * (same counters, jump stack, RETURN and policy handling, non-terminating
+ * targets, ACCEPT ending only the current table).  Packets the engine
+ * creates (REJECT replies, ICMP errors of forwarding) are sent as locally
+ * generated packets while the packet that caused them is being handled, as
+ * in the kernel.
+ *
+ * Nothing here is global; several namespaces may live in one process.  A
+ * uxt_ns is not thread-safe.
+ */
+#ifndef UXT_ENGINE_H
+#define UXT_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "host.h"
+#include "pkt.h"
+#include "table.h"
+
+/* Netfilter verdicts (NF_*) and the targets' "go on" (XT_CONTINUE). */
+enum uxt_nf_verdict {
+	UXT_NF_DROP = 0,
+	UXT_NF_ACCEPT = 1,
+	UXT_NF_STOLEN = 2,
+	UXT_NF_QUEUE = 3,
+	UXT_XT_CONTINUE = 0xFFFFFFFFu,
+};
+
+struct uxt_ns;
+
+/* What the engine tells its front end, all optional. */
+struct uxt_events {
+	void *ctx;
+	/* A rule matched and its counter moved (the base of --trace).
+	 * comment is "rule", "return" or "policy" as TRACE labels it. */
+	void (*rule)(void *ctx, const char *table, unsigned int hook,
+		     const char *chain, unsigned int rulenum,
+		     const char *comment, const struct uxt_rule *rule);
+	/* A table decided at a hook: the verdict and the rule that gave it
+	 * (rulenum is the policy's number, rules + 1, for a policy). */
+	void (*verdict)(void *ctx, const char *table, unsigned int hook,
+			unsigned int verdict, const char *chain,
+			unsigned int rulenum);
+	/* The packet leaves through dev. */
+	void (*xmit)(void *ctx, const struct uxt_pkt *pkt,
+		     const struct uxt_iface *dev);
+	/* The packet is delivered to a local socket. */
+	void (*deliver)(void *ctx, const struct uxt_pkt *pkt);
+	/* The kernel dropped the packet outside the tables (reason given) or
+	 * a table dropped it (reason NULL). */
+	void (*drop)(void *ctx, const struct uxt_pkt *pkt, const char *reason);
+	/* A kernel log line (LOG, TRACE): level 0-7 and the text, which ends
+	 * with the kernel's trailing space and has no newline. */
+	void (*log)(void *ctx, unsigned int level, const char *line);
+	/* An NFLOG message: the packet at hook with its group and prefix. */
+	void (*nflog)(void *ctx, const struct uxt_pkt *pkt, unsigned int hook,
+		      uint16_t group, const char *prefix, uint32_t copy_len);
+};
+
+/* What a match or target sees of the packet's situation (xt_action_param). */
+struct uxt_xt_param {
+	struct uxt_ns *ns;
+	const void *info;		/* the record's data */
+	void *priv;			/* its live state (ext->priv_size) */
+	const char *table;
+	unsigned int hook;
+	const struct uxt_iface *in, *out;
+	uint16_t fragoff;		/* non-zero: not the first fragment */
+	uint16_t thoff;			/* where the transport header starts */
+	bool hotdrop;			/* a match asks for the packet's drop */
+	uint64_t now_ns;
+};
+
+struct uxt_ns *uxt_ns_new(void);
+void uxt_ns_free(struct uxt_ns *ns);
+
+/* The host the namespace models; the namespace takes ownership. */
+void uxt_ns_set_host(struct uxt_ns *ns, struct uxt_host *host);
+const struct uxt_host *uxt_ns_host(const struct uxt_ns *ns);
+void uxt_ns_set_events(struct uxt_ns *ns, const struct uxt_events *ev);
+/* The namespace's clock, in nanoseconds (wall time live, capture time in a
+ * replay, any value in tests). */
+void uxt_ns_set_time(struct uxt_ns *ns, uint64_t now_ns);
+uint64_t uxt_ns_time(const struct uxt_ns *ns);
+
+/*
+ * Compiles rs into the namespace: counters and rule state start from the
+ * rules'.  rs must stay alive while the namespace uses it.
+ */
+int uxt_ns_set_ruleset(struct uxt_ns *ns, const struct uxt_ruleset *rs,
+		       struct uxt_err *err);
+/*
+ * Writes the live counters (rule and policy) and rule state back into rs,
+ * copying the rules that changed into rs's arena: what iptables -L then
+ * shows.
+ */
+void uxt_ns_sync_ruleset(struct uxt_ns *ns, struct uxt_ruleset *rs);
+
+/* The entry points; both consume the packet. */
+void uxt_ns_receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
+		    const struct uxt_iface *dev);
+void uxt_ns_send(struct uxt_ns *ns, struct uxt_pkt *pkt);
+
+/*
+ * For targets: sends a packet the kernel itself creates (a REJECT reply) as
+ * a locally generated packet, now.  Consumes pkt.
+ */
+void uxt_ns_local_out(struct uxt_ns *ns, struct uxt_pkt *pkt);
+/* For targets: writes a kernel log line through the events. */
+void uxt_ns_log(struct uxt_ns *ns, unsigned int level, const char *line);
+/* For NFLOG. */
+void uxt_ns_nflog(struct uxt_ns *ns, const struct uxt_pkt *pkt,
+		  unsigned int hook, uint16_t group, const char *prefix,
+		  uint32_t copy_len);
+/* The next IP ID the host would give a datagram it creates. */
+uint16_t uxt_ns_next_ip_id(struct uxt_ns *ns, uint32_t daddr);
+
+/* For frag.c: a reassembled datagram goes on to INPUT; a fragment leaves
+ * through dev.  Both consume pkt. */
+void uxt_ns_deliver_reassembled(struct uxt_ns *ns, struct uxt_pkt *pkt);
+void uxt_ns_xmit_fragment(struct uxt_ns *ns, struct uxt_pkt *pkt,
+			  const struct uxt_iface *dev);
+
+#endif
