@@ -46,6 +46,44 @@ def write(dirname, content):
         f.write(content)
 
 
+def ip_packet(proto, payload, src="10.0.0.9", dst="10.0.0.1", ttl=64, frag=0x4000,
+              ident=1, options=b""):
+    import socket
+    import struct
+    ihl = 5 + len(options) // 4
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, 20 + len(options) + len(payload),
+                      ident, frag, ttl, proto, 0, socket.inet_aton(src),
+                      socket.inet_aton(dst)) + options
+    s = sum(struct.unpack("!%dH" % (len(hdr) // 2), hdr))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    hdr = hdr[:10] + struct.pack("!H", ~s & 0xFFFF) + hdr[12:]
+    return hdr + payload
+
+
+def packet_seeds():
+    import struct
+    syn = struct.pack("!HHIIBBHHH", 40000, 80, 1, 0, 0xa0, 0x02, 64240, 0, 0) + \
+        bytes.fromhex("020405b40402080a000000010000000001030307")
+    ping = struct.pack("!BBHHH", 8, 0, 0, 7, 1) + bytes(range(56))
+    udp = struct.pack("!HHHH", 53, 4000, 12, 0) + b"abcd"
+    err = struct.pack("!BBHI", 3, 1, 0, 0) + ip_packet(17, udp, "10.0.0.1", "10.0.0.9")[:28]
+    return [
+        bytes([0]) + ip_packet(6, syn),
+        bytes([0]) + ip_packet(6, syn, dst="10.1.0.7"),
+        bytes([3]) + ip_packet(6, syn, src="0.0.0.0", dst="10.1.0.7"),
+        bytes([1]) + ip_packet(1, ping, dst="10.0.0.1"),
+        bytes([0]) + ip_packet(17, udp),
+        bytes([0]) + ip_packet(1, err),
+        bytes([0]) + ip_packet(17, udp + bytes(1500), dst="10.1.0.7", frag=0),
+        bytes([0]) + ip_packet(17, udp[:4], frag=0x2000, ident=9),
+        bytes([0]) + ip_packet(17, udp[4:], frag=0x0001, ident=9),
+        bytes([2]) + ip_packet(1, ping, src="127.0.0.1", dst="127.0.0.1"),
+        bytes([0]) + ip_packet(6, syn, ttl=1, dst="10.1.0.7"),
+        bytes([0]) + ip_packet(1, ping, options=bytes([7, 7, 4, 0, 0, 0, 0, 1])),
+    ]
+
+
 def main():
     corpus = os.path.join(ROOT, "fuzz", "corpus")
     bindir = os.path.join(ROOT, "build", "bin")
@@ -61,6 +99,8 @@ def main():
                     "\nCOMMIT\n")
     for i, text in enumerate(restores):
         write(os.path.join(corpus, "restore"), bytes([i % 16]) + text.encode())
+    for p in packet_seeds():
+        write(os.path.join(corpus, "packet"), p)
     for text in restores[:1] + restores[-1:]:
         with tempfile.TemporaryDirectory() as state:
             env = dict(os.environ, UXT_STATE=state)

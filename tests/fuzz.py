@@ -8,7 +8,7 @@ import subprocess
 
 from common import ROOT
 
-TARGETS = ["args", "restore", "state"]
+TARGETS = ["args", "restore", "state", "packet"]
 
 
 def run(res, opts):

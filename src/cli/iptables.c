@@ -829,7 +829,7 @@ static int do_parse(struct cmd *c, const char *const *announced)
 	bool invert = false, table_set = false;
 	int opt;
 
-	uxt_getopt_init(&c->g, NULL, 0);
+	uxt_getopt_restart(&c->g, NULL, 0);
 	c->opts = (struct uxt_option *)base_opts;
 	c->nopts = (int)N_BASE_OPTS;
 	while ((opt = uxt_getopt_long(&c->g, c->argc, c->argv, OPTSTRING,

@@ -651,7 +651,7 @@ void uxt_ns_receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
 	}
 }
 
-static void output(struct uxt_ns *ns, struct uxt_pkt *pkt)
+static void output(struct uxt_ns *ns, struct uxt_pkt *pkt, bool raw_socket)
 {
 	struct uxt_route_result rt;
 	struct uxt_iphdr *iph = uxt_iph(pkt);
@@ -669,6 +669,16 @@ static void output(struct uxt_ns *ns, struct uxt_pkt *pkt)
 	dev = rt.dev;
 	pkt->outdev = dev;
 	pkt->nexthop = rt.nexthop;
+	if (raw_socket) {
+		/* raw_send_hdrinc(): the kernel fills in what a raw socket
+		 * with IP_HDRINCL leaves to it */
+		iph->tot_len = htons((uint16_t)pkt->len);
+		if (!iph->saddr)
+			iph->saddr = rt.src;
+		if (!iph->id)
+			iph->id = htons(uxt_ns_next_ip_id(ns, iph->daddr));
+		uxt_ip_send_check(pkt);
+	}
 	if (nf_hook(ns, UXT_HOOK_LOCAL_OUT, pkt, NULL, dev) != UXT_NF_ACCEPT) {
 		drop(ns, pkt, NULL);
 		return;
@@ -689,7 +699,14 @@ static void output(struct uxt_ns *ns, struct uxt_pkt *pkt)
 
 void uxt_ns_send(struct uxt_ns *ns, struct uxt_pkt *pkt)
 {
-	output(ns, pkt);
+	/* what raw_send_hdrinc() refuses */
+	if (pkt->len < sizeof(struct uxt_iphdr) || pkt->len > UXT_PKT_MAXLEN ||
+	    uxt_ip_hlen(pkt) < sizeof(struct uxt_iphdr) ||
+	    uxt_ip_hlen(pkt) > pkt->len) {
+		drop(ns, pkt, "not a valid IP header for a raw socket");
+		return;
+	}
+	output(ns, pkt, true);
 }
 
 void uxt_ns_local_out(struct uxt_ns *ns, struct uxt_pkt *pkt)
@@ -701,7 +718,7 @@ void uxt_ns_local_out(struct uxt_ns *ns, struct uxt_pkt *pkt)
 		return;
 	}
 	ns->depth++;
-	output(ns, pkt);
+	output(ns, pkt, false);
 	ns->depth--;
 }
 

@@ -116,7 +116,12 @@ int uxt_ns_set_ruleset(struct uxt_ns *ns, const struct uxt_ruleset *rs,
  */
 void uxt_ns_sync_ruleset(struct uxt_ns *ns, struct uxt_ruleset *rs);
 
-/* The entry points; both consume the packet. */
+/*
+ * The entry points; both consume the packet.  uxt_ns_send() treats the
+ * datagram as a raw socket with IP_HDRINCL hands it to the kernel: the
+ * total length, an empty source address and IP ID and the header checksum
+ * are filled in.
+ */
 void uxt_ns_receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
 		    const struct uxt_iface *dev);
 void uxt_ns_send(struct uxt_ns *ns, struct uxt_pkt *pkt);

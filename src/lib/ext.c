@@ -23,7 +23,8 @@ const struct uxt_ext *uxt_ext_find(const char *name, enum uxt_ext_kind kind)
 	for (unsigned int i = 0; i < uxt_extensions_count; i++) {
 		const struct uxt_ext *e = uxt_extensions[i];
 
-		if (e->kind == kind && strcmp(e->name, name) == 0)
+		if (e->kind == kind && e->name[0] == name[0] &&
+		    strcmp(e->name, name) == 0)
 			return e;
 	}
 	return NULL;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "getopt.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,16 +9,15 @@ enum { REQUIRE_ORDER, PERMUTE, RETURN_IN_ORDER };
 
 void uxt_getopt_init(struct uxt_getopt *g, struct uxt_buf *err, int opterr)
 {
-	const char *cached = g->cached_optstring;
-	unsigned char optpos[256];
-
-	if (cached)
-		memcpy(optpos, g->optpos, sizeof(optpos));
 	memset(g, 0, sizeof(*g));
-	if (cached) {
-		g->cached_optstring = cached;
-		memcpy(g->optpos, optpos, sizeof(optpos));
-	}
+	g->err = err;
+	g->opterr = opterr;
+}
+
+void uxt_getopt_restart(struct uxt_getopt *g, struct uxt_buf *err, int opterr)
+{
+	/* everything before the short-option cache, which stays valid */
+	memset(g, 0, offsetof(struct uxt_getopt, cached_optstring));
 	g->err = err;
 	g->opterr = opterr;
 }

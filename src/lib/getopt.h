@@ -38,12 +38,14 @@ struct uxt_getopt {
 	int first_nonopt;
 	int last_nonopt;
 	/* where each short option character is in optstring (kept across
-	 * uxt_getopt_init() for the same optstring) */
+	 * uxt_getopt_init() for the same optstring); must stay last */
 	const char *cached_optstring;
 	unsigned char optpos[256];
 };
 
 void uxt_getopt_init(struct uxt_getopt *g, struct uxt_buf *err, int opterr);
+/* As uxt_getopt_init for a struct initialised before: keeps its cache. */
+void uxt_getopt_restart(struct uxt_getopt *g, struct uxt_buf *err, int opterr);
 
 /*
  * As getopt_long(3): returns the option's val, 1 for a non-option argument in

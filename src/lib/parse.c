@@ -428,25 +428,33 @@ static int parse_ipmask(const char *mask, uint32_t *out, struct uxt_err *err)
 bool uxt_ipparse_simple(const char *name, uint32_t *addr, uint32_t *mask)
 {
 	char buf[24];
-	const char *slash = strchr(name, '/');
-	size_t len = slash ? (size_t)(slash - name) : strlen(name);
+	size_t len = 0;
 	unsigned bits = 32;
 
-	if (len >= sizeof(buf) || strchr(name, ','))
-		return false;
-	if (slash) {
-		const char *m = slash + 1;
-
-		if (!(m[0] >= '1' && m[0] <= '9' &&
-		      (m[1] == '\0' || (m[1] >= '0' && m[1] <= '9' && m[2] == '\0'))) &&
-		    strcmp(m, "0") != 0)
+	while (name[len] && name[len] != '/') {
+		if (name[len] == ',' || len >= sizeof(buf) - 1)
 			return false;
-		bits = (unsigned)strtoul(m, NULL, 10);
-		if (bits > 32)
-			return false;
+		buf[len] = name[len];
+		len++;
 	}
-	memcpy(buf, name, len);
 	buf[len] = '\0';
+	if (name[len] == '/') {
+		const char *m = name + len + 1;
+
+		/* a plain prefix length: "0", or 1-32 without a leading 0 */
+		if (m[0] == '0' && m[1] == '\0') {
+			bits = 0;
+		} else if (m[0] >= '1' && m[0] <= '9' &&
+			   (m[1] == '\0' || (m[1] >= '0' && m[1] <= '9' && m[2] == '\0'))) {
+			bits = (unsigned)(m[0] - '0');
+			if (m[1])
+				bits = bits * 10 + (unsigned)(m[1] - '0');
+			if (bits > 32)
+				return false;
+		} else {
+			return false;
+		}
+	}
 	*mask = bits ? htonl(0xFFFFFFFFu << (32 - bits)) : 0;
 	if (*mask == 0) {
 		/* the name is ignored with a null mask, as in "any/0" */
