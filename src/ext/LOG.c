@@ -11,13 +11,16 @@
  * default level 4.
  *
  * Kernel side as xt_LOG's checkentry: level below 8 and a terminated
- * prefix.
+ * prefix.  The target (log_target) writes the packet's log line (logfmt.c) at
+ * the rule's level with its flags and prefix, and lets the packet go on.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
+#include "engine.h"
 #include "ext.h"
+#include "logfmt.h"
 #include "parse.h"
 
 #define UXT_LOG_TCPSEQ 0x01
@@ -208,6 +211,24 @@ static int log_check(const struct uxt_check_call *call)
 	return 0;
 }
 
+static unsigned int log_target(struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_log_info *info = par->info;
+	char prefix[sizeof(info->prefix) + 1];
+	struct uxt_buf line;
+
+	/* checkentry guarantees the terminator; copying keeps a damaged
+	 * record from being read past its end all the same */
+	memcpy(prefix, info->prefix, sizeof(info->prefix));
+	prefix[sizeof(info->prefix)] = '\0';
+	uxt_buf_init(&line, -1);
+	uxt_log_format(&line, pkt, par->hook, par->in, par->out, prefix,
+		       info->logflags);
+	uxt_ns_log(par->ns, info->level, uxt_buf_str(&line));
+	uxt_buf_free(&line);
+	return UXT_XT_CONTINUE;
+}
+
 const struct uxt_ext uxt_ext_LOG = {
 	.name = "LOG",
 	.kind = UXT_TARGET,
@@ -221,4 +242,5 @@ const struct uxt_ext uxt_ext_LOG = {
 	.print = log_print,
 	.save = log_save,
 	.check = log_check,
+	.target = log_target,
 };

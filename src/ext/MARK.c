@@ -11,12 +11,15 @@
  *
  * Options are x6 style: each may appear once and excludes the others (the
  * generic parser and final check give libxtables' messages).  The kernel
- * module has no checkentry and no table restriction.
+ * module has no checkentry and no table restriction.  The target
+ * (mark_tg_target) changes the packet's mark and lets it go on.
  */
 #include <stddef.h>
 
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
+#include "pkt.h"
 
 /* xt_mark_tginfo2 */
 struct uxt_mark_tginfo2 {
@@ -128,6 +131,14 @@ static void mark_tg_save(struct uxt_buf *b, const struct uxt_ip *ip,
 	uxt_buf_printf(b, " --set-xmark 0x%x/0x%x", info->mark, info->mask);
 }
 
+static unsigned int mark_tg_target(struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_mark_tginfo2 *info = par->info;
+
+	pkt->mark = (pkt->mark & ~info->mask) ^ info->mark;
+	return UXT_XT_CONTINUE;
+}
+
 const struct uxt_ext uxt_ext_MARK = {
 	.name = "MARK",
 	.revision = 2,
@@ -141,4 +152,5 @@ const struct uxt_ext uxt_ext_MARK = {
 	.fcheck = mark_tg_fcheck,
 	.print = mark_tg_print,
 	.save = mark_tg_save,
+	.target = mark_tg_target,
 };

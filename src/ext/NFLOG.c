@@ -10,13 +10,20 @@
  * -S with "--" in front, the prefix quoted by xtables_save_string in both.
  *
  * Kernel side as xt_NFLOG's checkentry: only the COPY_LEN flag, and a
- * terminated prefix.
+ * terminated prefix.  The target (nflog_target) hands the packet to the
+ * namespace's NFLOG listener with the group, the prefix and the copy
+ * length: --nflog-size when given (COPY_LEN), else the whole packet up to
+ * the listener's range, as nfnetlink_log ignores the obsolete
+ * --nflog-range.  The queue threshold only batches messages to the
+ * listener, so it changes nothing here.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
+#include "engine.h"
 #include "ext.h"
+#include "nflog_pcap.h"
 #include "parse.h"
 
 #define UXT_NFLOG_DEFAULT_THRESHOLD 0
@@ -153,6 +160,19 @@ static int nflog_check(const struct uxt_check_call *call)
 	return 0;
 }
 
+static unsigned int nflog_target(struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_nflog_info *info = par->info;
+	char prefix[sizeof(info->prefix) + 1];
+
+	memcpy(prefix, info->prefix, sizeof(info->prefix));
+	prefix[sizeof(info->prefix)] = '\0';
+	uxt_ns_nflog(par->ns, pkt, par->hook, info->group, prefix,
+		     (info->flags & UXT_NFLOG_F_COPY_LEN) ? info->len
+							  : UXT_NFLOG_COPY_ALL);
+	return UXT_XT_CONTINUE;
+}
+
 const struct uxt_ext uxt_ext_NFLOG = {
 	.name = "NFLOG",
 	.kind = UXT_TARGET,
@@ -167,4 +187,5 @@ const struct uxt_ext uxt_ext_NFLOG = {
 	.print = nflog_print,
 	.save = nflog_save,
 	.check = nflog_check,
+	.target = nflog_target,
 };
