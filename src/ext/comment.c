@@ -6,11 +6,13 @@
  * Command line as libxt_comment (x6 style, fully generic): --comment is
  * mandatory, and a longer text is cut to 255 characters without a word.
  * -L prints it raw between C comment marks, -S quoted by
- * xtables_save_string.  The kernel module checks nothing.
+ * xtables_save_string.  The kernel module checks nothing, and its match
+ * always holds.
  */
 #include <stddef.h>
 #include <string.h>
 
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
 
@@ -69,6 +71,13 @@ static void comment_save(struct uxt_buf *b, const struct uxt_ip *ip,
 	uxt_save_string(b, text);
 }
 
+static bool comment_match(const struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	(void)pkt;
+	(void)par;
+	return true;
+}
+
 const struct uxt_ext uxt_ext_comment = {
 	.name = "comment",
 	.kind = UXT_MATCH,
@@ -79,4 +88,5 @@ const struct uxt_ext uxt_ext_comment = {
 	.help = comment_help,
 	.print = comment_print,
 	.save = comment_save,
+	.match = comment_match,
 };

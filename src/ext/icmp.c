@@ -7,12 +7,19 @@
  * number/code with optional ":" code ranges; "any" is type 255.  Kernel
  * side as ip_tables' icmp_checkentry: the rule must say "-p icmp" without
  * "!" and no unknown inversion bits may be set.
+ *
+ * Packet side as ip_tables' icmp_match: type 255 ("any") matches every
+ * type and code, else the type must be equal and the code within the
+ * range; "!" inverts the whole test.  A non-first fragment never matches,
+ * and a datagram too short for the 8 bytes of struct icmphdr (not merely
+ * the 2 bytes the test reads) is dropped (hotdrop).
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
 
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
 
@@ -257,6 +264,24 @@ static int icmp_check(const struct uxt_check_call *call)
 	return (info->invflags & ~UXT_ICMP_INV) ? -EINVAL : 0;
 }
 
+static bool icmp_match(const struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_icmp_info *info = par->info;
+	const uint8_t *ic;
+
+	if (par->fragoff != 0)
+		return false;
+	ic = uxt_pkt_header(pkt, par->thoff, 8);
+	if (!ic) {
+		par->hotdrop = true;
+		return false;
+	}
+	return (info->type == 0xFF ||
+		(ic[0] == info->type && ic[1] >= info->code[0] &&
+		 ic[1] <= info->code[1])) ^
+	       !!(info->invflags & UXT_ICMP_INV);
+}
+
 const struct uxt_ext uxt_ext_icmp = {
 	.name = "icmp",
 	.kind = UXT_MATCH,
@@ -271,4 +296,5 @@ const struct uxt_ext uxt_ext_icmp = {
 	.save = icmp_save,
 	.proto = IPPROTO_ICMP,
 	.check = icmp_check,
+	.match = icmp_match,
 };

@@ -11,15 +11,22 @@
  * Data as xt_iprange_mtinfo: the addresses are union nf_inet_addr (16
  * bytes), IPv4 in the first word, network byte order.  The kernel module
  * checks nothing.
+ *
+ * Packet side as iprange_mt4: each address given is compared in host
+ * order with its inclusive range, the source first; a reversed range
+ * holds no address (and so matches everything when inverted).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <stddef.h>
 
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
+#include "pkt.h"
 
 #define UXT_IPRANGE_SRC 0x01
 #define UXT_IPRANGE_DST 0x02
@@ -190,6 +197,32 @@ static void iprange_save(struct uxt_buf *b, const struct uxt_ip *ip,
 	}
 }
 
+/* The address (network order) is outside [min, max], or inside when
+ * inverted: the rule fails. */
+static bool addr_fails(uint32_t addr, const union uxt_inet_addr *min,
+		       const union uxt_inet_addr *max, bool invert)
+{
+	uint32_t a = ntohl(addr);
+
+	return (a < ntohl(min->ip) || a > ntohl(max->ip)) ^ invert;
+}
+
+static bool iprange_match(const struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_iprange_mtinfo *info = par->info;
+	const struct uxt_iphdr *iph = uxt_iph(pkt);
+
+	if ((info->flags & UXT_IPRANGE_SRC) &&
+	    addr_fails(iph->saddr, &info->src_min, &info->src_max,
+		       info->flags & UXT_IPRANGE_SRC_INV))
+		return false;
+	if ((info->flags & UXT_IPRANGE_DST) &&
+	    addr_fails(iph->daddr, &info->dst_min, &info->dst_max,
+		       info->flags & UXT_IPRANGE_DST_INV))
+		return false;
+	return true;
+}
+
 const struct uxt_ext uxt_ext_iprange = {
 	.name = "iprange",
 	.revision = 1,
@@ -203,4 +236,5 @@ const struct uxt_ext uxt_ext_iprange = {
 	.fcheck = iprange_fcheck,
 	.print = iprange_print,
 	.save = iprange_save,
+	.match = iprange_match,
 };

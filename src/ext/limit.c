@@ -19,6 +19,33 @@
  * that overflows 32 bits when converted to credits, is refused with
  * -ERANGE.  The credit conversion depends on the kernel's HZ; the
  * reference kernel (and Debian's) uses HZ = 250.
+ *
+ * Packet side as limit_mt, on the namespace's clock: jiffies are
+ * now_ns / (10^9 / HZ).  The bucket holds credits; every jiffy since the
+ * last update adds CREDITS_PER_JIFFY (the product is truncated to 32 bits,
+ * so an idle time of 2^32 / 128 jiffies, about 37 hours at HZ = 250, wraps
+ * as it does in the kernel), the sum is capped at credit_cap, and a packet
+ * matches when it can pay cost.  As limit_mt_check, a rule starts with a
+ * full bucket (credit = credit_cap = credits of avg * burst, cost = credits
+ * of avg) stamped with the time the ruleset was compiled, so the
+ * namespace's clock must be set before uxt_ns_set_ruleset() (a bucket
+ * stamped at 0 and used at wall-clock time has been idle long enough for
+ * the 32-bit wrap above).
+ *
+ * The state lives in the engine's priv while packets pass and priv_save
+ * writes it into the record's kernel-private fields (prev, credit,
+ * credit_cap, cost), so it persists with the ruleset from one uxt command
+ * to the next as the kernel keeps it between packets.  priv_init restores
+ * it when cost is set and starts a full bucket when it is 0, which is how
+ * a rule comes from the command line.  The kernel resets every limit rule
+ * of a table each time the table is replaced (libiptc reads the rules back
+ * with those fields cleared, and checkentry starts afresh); uxtables gets
+ * the same reset from the command line's commit of a table clearing the
+ * record bytes beyond the extension's usersize, as the kernel's copy to
+ * userspace does (without it a limit rule keeps its state across iptables
+ * commands; tests/match_units.py shows which).  A clock
+ * that goes backwards (a capture older than the saved state) adds no
+ * credit and restarts the count from the new time.
  */
 #include <errno.h>
 #include <math.h>
@@ -27,6 +54,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
 
@@ -217,6 +245,78 @@ static int limit_check(const struct uxt_check_call *call)
 	return 0;
 }
 
+#define UXT_LIMIT_NS_PER_JIFFY (1000000000u / UXT_LIMIT_HZ)
+
+/* The live part of the state: struct xt_limit_priv, and the two values
+ * checkentry stores in the rule. */
+struct limit_state {
+	uint64_t prev;		/* jiffies of the last update */
+	uint32_t credit;
+	uint32_t credit_cap;
+	uint32_t cost;
+};
+
+static uint64_t ns_to_jiffies(uint64_t now_ns)
+{
+	return now_ns / UXT_LIMIT_NS_PER_JIFFY;
+}
+
+static void limit_priv_init(void *priv, const void *data, uint64_t now_ns)
+{
+	const struct uxt_rateinfo *r = data;
+	struct limit_state *st = priv;
+
+	if (r->cost != 0) {
+		/* state saved with the ruleset */
+		st->prev = r->prev;
+		st->credit = r->credit;
+		st->credit_cap = r->credit_cap;
+		st->cost = r->cost;
+		return;
+	}
+	/* limit_mt_check(): a full bucket; avg * burst wraps at 32 bits as
+	 * in the kernel (the check refuses the values where it matters) */
+	st->prev = ns_to_jiffies(now_ns);
+	st->credit = user2credits(r->avg * r->burst);
+	st->credit_cap = st->credit;
+	st->cost = user2credits(r->avg);
+}
+
+static void limit_priv_save(void *data, const void *priv)
+{
+	struct uxt_rateinfo *r = data;
+	const struct limit_state *st = priv;
+
+	r->prev = st->prev;
+	r->credit = st->credit;
+	r->credit_cap = st->credit_cap;
+	r->cost = st->cost;
+}
+
+static bool limit_match(const struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	struct limit_state *st = par->priv;
+	uint64_t now = ns_to_jiffies(par->now_ns);
+	uint32_t increase = 0, credit;
+
+	(void)pkt;
+	if (!st)
+		return false;
+	if (now >= st->prev)
+		/* truncated to 32 bits, as credit_increase is a u32 */
+		increase = (uint32_t)((now - st->prev) * UXT_LIMIT_CREDITS_PER_JIFFY);
+	st->prev = now;
+	credit = st->credit + increase;
+	if (credit > st->credit_cap)
+		credit = st->credit_cap;
+	if (credit < st->cost) {
+		st->credit = credit;
+		return false;
+	}
+	st->credit = credit - st->cost;
+	return true;
+}
+
 const struct uxt_ext uxt_ext_limit = {
 	.name = "limit",
 	.kind = UXT_MATCH,
@@ -230,4 +330,8 @@ const struct uxt_ext uxt_ext_limit = {
 	.print = limit_print,
 	.save = limit_save,
 	.check = limit_check,
+	.match = limit_match,
+	.priv_size = sizeof(struct limit_state),
+	.priv_init = limit_priv_init,
+	.priv_save = limit_priv_save,
 };

@@ -5,13 +5,19 @@
  * Command line as libxt_mark revision 1 (x6 style, one mandatory
  * "--mark value[/mask]"); kernel side as xt_mark revision 1, which has no
  * checkentry and no table, hook or protocol restriction.
+ *
+ * Packet side as mark_mt: (nfmark & mask) == mark, exclusive-or'ed with the
+ * invert byte as a whole (a stored invert other than 0 or 1 makes the rule
+ * match every packet, in the kernel as here).
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
+#include "pkt.h"
 
 /* struct xt_mark_mtinfo1 */
 struct uxt_mark_mtinfo1 {
@@ -72,6 +78,13 @@ static void mark_save(struct uxt_buf *b, const struct uxt_ip *ip,
 	uxt_print_mark_mask(b, info->mark, info->mask);
 }
 
+static bool mark_match(const struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_mark_mtinfo1 *info = par->info;
+
+	return ((int)((pkt->mark & info->mask) == info->mark) ^ info->invert) != 0;
+}
+
 const struct uxt_ext uxt_ext_mark = {
 	.name = "mark",
 	.revision = 1,
@@ -84,4 +97,5 @@ const struct uxt_ext uxt_ext_mark = {
 	.parse = mark_parse,
 	.print = mark_print,
 	.save = mark_save,
+	.match = mark_match,
 };

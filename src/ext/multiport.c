@@ -9,6 +9,13 @@
  * names are that protocol's services, and the three options exclude each
  * other.  Kernel side as multiport_mt_check: supported protocol without "!",
  * a known direction, at most 15 ports and well-formed ranges.
+ *
+ * Packet side as multiport_mt / ports_match_v1: the two ports are the first
+ * four bytes of the transport header whatever the protocol (so a datagram
+ * of 4 to 7 bytes of UDP still matches, where the udp match drops it); a
+ * non-first fragment never matches; fewer than four bytes drops the packet
+ * (hotdrop).  The list is walked in order and the first port or range that
+ * holds gives the answer, "!" inverting it.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -16,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
 
@@ -305,6 +313,65 @@ static int multiport_check(const struct uxt_check_call *call)
 	return valid_ranges(info) ? 0 : -EINVAL;
 }
 
+/*
+ * ports_match_v1(): src and dst in host order.  The kernel answers
+ * "true ^ invert" on a hit and "invert" otherwise with invert a whole
+ * byte, so only invert == 1 turns a hit into a miss; a stored record with
+ * another non-zero value matches every packet, and so it does here.
+ */
+static bool ports_match(const struct uxt_multiport_info *info, uint16_t src,
+			uint16_t dst)
+{
+	const bool hit = (1 ^ info->invert) != 0, miss = info->invert != 0;
+	/* check() holds count to 15; the bound keeps a damaged record safe */
+	unsigned int count = info->count < UXT_MULTI_PORTS ? info->count
+							  : UXT_MULTI_PORTS;
+
+	for (unsigned int i = 0; i < count; i++) {
+		uint16_t lo = info->ports[i], hi = lo;
+		bool is_src, is_dst;
+
+		/* check() makes a range's end one of the count places */
+		if (info->pflags[i] && i + 1 < UXT_MULTI_PORTS)
+			hi = info->ports[++i];
+		is_src = src >= lo && src <= hi;
+		is_dst = dst >= lo && dst <= hi;
+		switch (info->flags) {
+		case UXT_MULTIPORT_SOURCE:
+			if (is_src)
+				return hit;
+			break;
+		case UXT_MULTIPORT_DESTINATION:
+			if (is_dst)
+				return hit;
+			break;
+		case UXT_MULTIPORT_EITHER:
+			if (is_src || is_dst)
+				return hit;
+			break;
+		default:
+			break;
+		}
+	}
+	return miss;
+}
+
+static bool multiport_match(const struct uxt_pkt *pkt,
+			    struct uxt_xt_param *par)
+{
+	const uint8_t *pp;
+
+	if (par->fragoff != 0)
+		return false;
+	pp = uxt_pkt_header(pkt, par->thoff, 4);
+	if (!pp) {
+		par->hotdrop = true;
+		return false;
+	}
+	return ports_match(par->info, (uint16_t)(pp[0] << 8 | pp[1]),
+			   (uint16_t)(pp[2] << 8 | pp[3]));
+}
+
 const struct uxt_ext uxt_ext_multiport = {
 	.name = "multiport",
 	.revision = 1,
@@ -319,4 +386,5 @@ const struct uxt_ext uxt_ext_multiport = {
 	.print = multiport_print,
 	.save = multiport_save,
 	.check = multiport_check,
+	.match = multiport_match,
 };

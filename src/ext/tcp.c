@@ -5,6 +5,11 @@
  * Command line as libxt_tcp (the older option style: its own messages for
  * repeated options, --tcp-flags taking two words); kernel side as xt_tcpudp:
  * the rule must say "-p tcp" without "!".
+ *
+ * Packet side as xt_tcpudp's tcp_mt: a non-first fragment never matches
+ * (and one at offset 1, which could overwrite the flags of the first,
+ * drops the packet); a header cut short, a data offset below 5 when an
+ * option is asked for, or options running past the datagram drop it too.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
 
@@ -86,7 +92,11 @@ static void tcp_init(void *data)
 static int parse_ports(const char *portstring, uint16_t *ports,
 		       struct uxt_err *err)
 {
-	char *buffer = strdup(portstring), *cp;
+	char small[64];
+	size_t len = strlen(portstring);
+	char *buffer = len < sizeof(small) ? memcpy(small, portstring, len + 1)
+					   : strdup(portstring);
+	char *cp;
 	int ret = -1;
 
 	if (!buffer)
@@ -112,7 +122,8 @@ static int parse_ports(const char *portstring, uint16_t *ports,
 	}
 	ret = 0;
 out:
-	free(buffer);
+	if (buffer != small)
+		free(buffer);
 	return ret;
 }
 
@@ -229,8 +240,14 @@ static void print_tcpf(struct uxt_buf *b, uint8_t flags)
 	while (flags) {
 		size_t i;
 
-		for (i = 0; (flags & tcp_flag_names[i].flag) == 0; i++)
+		for (i = 0; i < N_FLAG_NAMES && (flags & tcp_flag_names[i].flag) == 0; i++)
 			;
+		if (i == N_FLAG_NAMES) {
+			/* bits no flag name covers: only a damaged state has
+			 * them (iptables would read past its table here) */
+			uxt_buf_printf(b, "%s0x%02X", have_flag ? "," : "", flags);
+			return;
+		}
 		if (have_flag)
 			uxt_buf_putc(b, ',');
 		uxt_buf_puts(b, tcp_flag_names[i].name);
@@ -305,6 +322,92 @@ static int tcp_check(const struct uxt_check_call *call)
 	return (info->invflags & ~UXT_TCP_INV_MASK) ? -EINVAL : 0;
 }
 
+/* A port within [lo, hi], or outside it when inverted. */
+static bool port_in_range(uint16_t lo, uint16_t hi, uint16_t port,
+			  bool invert)
+{
+	return (port >= lo && port <= hi) ^ invert;
+}
+
+/*
+ * tcp_find_option(): walks the options area (optlen bytes after the fixed
+ * header) as the kernel does, which is not quite RFC 793: kinds 0 (end) and
+ * 1 (nop) take one byte, any other kind takes its length byte's value, but
+ * a length of 0 advances one byte (so the length byte is read as the next
+ * kind, as is a length of 1), and the walk does not stop at kind 0, so a
+ * kind after the end of the list is still found.  Lengths past the area
+ * end the walk.
+ */
+static bool tcp_has_option(const struct uxt_pkt *pkt,
+			   struct uxt_xt_param *par, uint8_t option,
+			   unsigned int optlen, bool invert)
+{
+	const uint8_t *op;
+	unsigned int i;
+
+	if (optlen == 0)
+		return invert;
+	op = uxt_pkt_header(pkt, par->thoff + 20u, optlen);
+	if (!op) {
+		/* the header claims options the datagram does not hold */
+		par->hotdrop = true;
+		return false;
+	}
+	/* optlen <= 40 and i grows by at least 1 per turn */
+	for (i = 0; i < optlen;) {
+		if (op[i] == option)
+			return !invert;
+		if (op[i] < 2 || i == optlen - 1)
+			i++;
+		else
+			i += op[i + 1] ? op[i + 1] : 1u;
+	}
+	return invert;
+}
+
+static bool tcp_match(const struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_tcp_info *info = par->info;
+	const uint8_t *th;
+	unsigned int doff;
+
+	if (par->fragoff != 0) {
+		/* a fragment at offset 8 bytes can only be meant to rewrite
+		 * the flags the first fragment showed the rules */
+		if (par->fragoff == 1)
+			par->hotdrop = true;
+		return false;
+	}
+	th = uxt_pkt_header(pkt, par->thoff, 20);
+	if (!th) {
+		par->hotdrop = true;
+		return false;
+	}
+	if (!port_in_range(info->spts[0], info->spts[1],
+			   (uint16_t)(th[0] << 8 | th[1]),
+			   info->invflags & UXT_TCP_INV_SRCPT))
+		return false;
+	if (!port_in_range(info->dpts[0], info->dpts[1],
+			   (uint16_t)(th[2] << 8 | th[3]),
+			   info->invflags & UXT_TCP_INV_DSTPT))
+		return false;
+	/* byte 13 holds CWR ECE URG ACK PSH RST SYN FIN */
+	if (!(((th[13] & info->flg_mask) == info->flg_cmp) ^
+	      !!(info->invflags & UXT_TCP_INV_FLAGS)))
+		return false;
+	if (info->option) {
+		doff = (unsigned int)(th[12] >> 4) * 4u;
+		if (doff < 20) {
+			par->hotdrop = true;
+			return false;
+		}
+		if (!tcp_has_option(pkt, par, info->option, doff - 20,
+				    info->invflags & UXT_TCP_INV_OPTION))
+			return false;
+	}
+	return true;
+}
+
 const struct uxt_ext uxt_ext_tcp = {
 	.name = "tcp",
 	.kind = UXT_MATCH,
@@ -318,4 +421,5 @@ const struct uxt_ext uxt_ext_tcp = {
 	.save = tcp_save,
 	.proto = IPPROTO_TCP,
 	.check = tcp_check,
+	.match = tcp_match,
 };

@@ -7,11 +7,15 @@
  * is looked up with getaddrinfo() and a range is not checked for min > max);
  * kernel side as xt_tcpudp's udp_mt_check: the rule must say "-p udp"
  * without "!" and no unknown inversion bits may be set.
+ *
+ * Packet side as xt_tcpudp's udp_mt: a non-first fragment never matches; a
+ * datagram too short for the 8-byte UDP header is dropped (hotdrop).
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stddef.h>
 
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
 
@@ -110,6 +114,33 @@ static int udp_check(const struct uxt_check_call *call)
 	return (info->invflags & ~UXT_UDP_INV_MASK) ? -EINVAL : 0;
 }
 
+/* A port within [lo, hi], or outside it when inverted. */
+static bool port_in_range(uint16_t lo, uint16_t hi, uint16_t port,
+			  bool invert)
+{
+	return (port >= lo && port <= hi) ^ invert;
+}
+
+static bool udp_match(const struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_udp_info *info = par->info;
+	const uint8_t *uh;
+
+	if (par->fragoff != 0)
+		return false;
+	uh = uxt_pkt_header(pkt, par->thoff, 8);
+	if (!uh) {
+		par->hotdrop = true;
+		return false;
+	}
+	return port_in_range(info->spts[0], info->spts[1],
+			     (uint16_t)(uh[0] << 8 | uh[1]),
+			     info->invflags & UXT_UDP_INV_SRCPT) &&
+	       port_in_range(info->dpts[0], info->dpts[1],
+			     (uint16_t)(uh[2] << 8 | uh[3]),
+			     info->invflags & UXT_UDP_INV_DSTPT);
+}
+
 const struct uxt_ext uxt_ext_udp = {
 	.name = "udp",
 	.kind = UXT_MATCH,
@@ -124,4 +155,5 @@ const struct uxt_ext uxt_ext_udp = {
 	.save = udp_save,
 	.proto = IPPROTO_UDP,
 	.check = udp_check,
+	.match = udp_match,
 };

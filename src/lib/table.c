@@ -545,6 +545,53 @@ int uxt_table_set_policy(struct uxt_table *t, const char *chain,
 	return 0;
 }
 
+static bool all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* The kernel-private part of a record: what follows usersize. */
+static bool record_has_state(const struct uxt_xrec *x)
+{
+	const struct uxt_ext *ext = uxt_ext_by_id(x->ext);
+
+	return ext && ext->size > ext->usersize &&
+	       !all_zero(x->data + ext->usersize, ext->size - ext->usersize);
+}
+
+static void clear_record_state(struct uxt_xrec *x)
+{
+	const struct uxt_ext *ext = uxt_ext_by_id(x->ext);
+
+	if (ext && ext->size > ext->usersize)
+		memset(x->data + ext->usersize, 0, ext->size - ext->usersize);
+}
+
+void uxt_table_reset_state(struct uxt_ruleset *rs, struct uxt_table *t)
+{
+	for (uint32_t c = 0; c < t->nchains; c++) {
+		struct uxt_chain *ch = t->chains[c];
+
+		for (uint32_t j = 0; j < ch->nrules; j++) {
+			struct uxt_xrec *x;
+			bool has = false;
+
+			uxt_rule_foreach_match(ch->rules[j], x)
+				has |= record_has_state(x);
+			has |= record_has_state(uxt_rule_target(ch->rules[j]));
+			if (!has)
+				continue;
+			ch->rules[j] = uxt_rule_dup(rs, ch->rules[j]);
+			uxt_rule_foreach_match(ch->rules[j], x)
+				clear_record_state(x);
+			clear_record_state(uxt_rule_target(ch->rules[j]));
+		}
+	}
+}
+
 /*
  * Verification.
  *

@@ -130,6 +130,13 @@ int uxt_table_set_policy(struct uxt_table *t, const char *chain,
 int uxt_table_verify(const struct uxt_table *t,
 		     const struct uxt_rule **bad_rule);
 /*
+ * Clears the kernel-private part (past ext->usersize) of every record of t,
+ * copying the rules that have one: the kernel starts every rule's state
+ * afresh (a limit's tokens) when a table is replaced, since checkentry runs
+ * again for all of its rules.  Every committed change to a table does this.
+ */
+void uxt_table_reset_state(struct uxt_ruleset *rs, struct uxt_table *t);
+/*
  * The part of uxt_table_verify that looks at each rule alone: every
  * record's values (checkentry with an empty hook mask) and that jumps name
  * user chains of the table.  Loading a state runs this, enough to make every
