@@ -1667,10 +1667,12 @@ int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 				ret = -1;
 			}
 		}
-		if (ret == 0 && tchanged)
+		if (ret == 0 && tchanged) {
+			uxt_table_reset_state(rs, work);
 			uxt_ruleset_replace(rs, work);
-		else
+		} else {
 			uxt_table_free(work);
+		}
 		/* a table the command created stays, as in the kernel */
 		if ((ret == 0 && tchanged) || created) {
 			struct uxt_err ce;

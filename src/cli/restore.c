@@ -385,6 +385,7 @@ static int commit_line(struct restore *r)
 		if (uxt_table_verify(r->handle, &bad) != 0) {
 			ret = 0;
 		} else {
+			uxt_table_reset_state(&r->st.rs, r->handle);
 			uxt_ruleset_replace(&r->st.rs, r->handle);
 			r->handle = NULL;
 			if (cli_state_commit(&r->st, &e))
