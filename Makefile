@@ -7,6 +7,8 @@
 #   make fuzz       the libFuzzer targets (FUZZ_SECONDS per target)
 #   make install    PREFIX=/usr/local DESTDIR=
 
+.DEFAULT_GOAL := all
+
 CC ?= cc
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -17,11 +19,12 @@ FUZZ_SECONDS ?= 600
 
 WARN := -Wall -Wextra -Werror
 CSTD := -std=gnu11 -D_GNU_SOURCE
-INCLUDES := -Isrc/lib -Isrc/io
+INCLUDES := -Isrc/lib -Isrc/lib/ct -Isrc/io
 LDLIBS := -lpcap -lmnl
 DEPFLAGS := -MMD -MP
 
-LIB_SRC := $(wildcard src/lib/*.c) $(wildcard src/ext/*.c) $(wildcard src/io/*.c)
+LIB_SRC := $(wildcard src/lib/*.c) $(wildcard src/lib/ct/*.c) $(wildcard src/ext/*.c) \
+	   $(wildcard src/io/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 
 NAMES := iptables iptables-save iptables-restore \
@@ -64,8 +67,12 @@ test: deps test-build
 demo: deps $(BUILD)/bin/uxt
 	@sh examples/demo.sh $(BUILD)/bin
 
-bench: deps $(BUILD)/bin/uxt
-	@python3 bench/run.py --bin $(BUILD)/bin
+$(BUILD)/bench/engine_bench: bench/engine_bench.c $(BUILD)/libuxt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(RELEASE_CFLAGS) $(WARN) $(INCLUDES) $< $(BUILD)/libuxt.a -o $@ $(LDLIBS)
+
+bench: deps $(BUILD)/bin/uxt $(BUILD)/bench/engine_bench
+	@python3 bench/run.py --bin $(BUILD)/bin --engine-bench $(BUILD)/bench/engine_bench
 
 fuzz: deps
 	@$(MAKE) --no-print-directory -f fuzz/Makefile FUZZ_SECONDS=$(FUZZ_SECONDS) run

@@ -20,6 +20,7 @@
 #include "ext.h"
 #include "frag.h"
 #include "icmp.h"
+#include "ipopt.h"
 #include "logfmt.h"
 
 enum { COMMENT_RULE, COMMENT_RETURN, COMMENT_POLICY };
@@ -59,6 +60,20 @@ struct uxt_ns {
 	uint16_t ip_id;
 	unsigned int depth;		/* nested local_out (REJECT replies) */
 	struct uxt_frag_queue *frags;
+	struct uxt_icmp_limits *icmp;
+	/* datagrams looped back to this host, in the order netif_rx()
+	 * queued them */
+	struct looped *backlog, **backlog_tail;
+	bool in_softirq;		/* handling a received datagram */
+};
+
+/* A datagram looped back (loopback_xmit, dev_loopback_xmit), waiting to be
+ * received on dev; depth is that of the packet that sent it. */
+struct looped {
+	struct looped *next;
+	struct uxt_pkt pkt;
+	const struct uxt_iface *dev;
+	unsigned int depth;
 };
 
 /* The tables at each hook in priority order, as indices of uxt_table_defs
@@ -88,6 +103,7 @@ struct uxt_ns *uxt_ns_new(void)
 	struct uxt_ns *ns = xcalloc(1, sizeof(*ns));
 
 	ns->frags = uxt_frag_queue_new();
+	ns->icmp = uxt_icmp_limits_new();
 	return ns;
 }
 
@@ -123,6 +139,14 @@ void uxt_ns_free(struct uxt_ns *ns)
 		rt_table_free(ns->tables[i]);
 	free(ns->jumpstack);
 	uxt_frag_queue_free(ns->frags);
+	uxt_icmp_limits_free(ns->icmp);
+	while (ns->backlog) {
+		struct looped *l = ns->backlog;
+
+		ns->backlog = l->next;
+		uxt_pkt_release(&l->pkt);
+		free(l);
+	}
 	if (ns->host) {
 		uxt_host_free(ns->host);
 		free(ns->host);
@@ -528,16 +552,42 @@ static unsigned int nf_hook(struct uxt_ns *ns, unsigned int hook,
 
 /* Paths */
 
-static void drop(struct uxt_ns *ns, struct uxt_pkt *pkt, const char *reason)
+void uxt_ns_drop(struct uxt_ns *ns, struct uxt_pkt *pkt, const char *reason)
 {
 	if (ns->ev.drop)
 		ns->ev.drop(ns->ev.ctx, pkt, reason);
 	uxt_pkt_release(pkt);
 }
 
-/* The packet leaves through dev, fragmented if it must be. */
+/* The packet leaves through dev, fragmented to mtu if it must be. */
 static void xmit(struct uxt_ns *ns, struct uxt_pkt *pkt,
-		 const struct uxt_iface *dev);
+		 const struct uxt_iface *dev, uint32_t mtu);
+
+static uint32_t route_mtu(const struct uxt_route_result *rt)
+{
+	return rt->mtu ? rt->mtu : rt->dev->mtu;
+}
+
+/* The packet as a capture on dev sees it, which lo's keeps partial
+ * checksums of (reported completed, as a capture's reader completes them):
+ * it goes on to be received with its checksum still partial. */
+static void xmit_event(struct uxt_ns *ns, const struct uxt_pkt *pkt,
+		       const struct uxt_iface *dev)
+{
+	struct uxt_pkt done;
+
+	if (!ns->ev.xmit)
+		return;
+	if (!pkt->csum_partial) {
+		ns->ev.xmit(ns->ev.ctx, pkt, dev);
+		return;
+	}
+	if (uxt_pkt_clone(&done, pkt))
+		return;
+	uxt_pkt_csum_help(&done);
+	ns->ev.xmit(ns->ev.ctx, &done, dev);
+	uxt_pkt_release(&done);
+}
 
 static void deliver(struct uxt_ns *ns, struct uxt_pkt *pkt)
 {
@@ -557,7 +607,7 @@ static void local_deliver(struct uxt_ns *ns, struct uxt_pkt *pkt)
 			return;
 	}
 	if (nf_hook(ns, UXT_HOOK_LOCAL_IN, pkt, in, NULL) != UXT_NF_ACCEPT) {
-		drop(ns, pkt, NULL);
+		uxt_ns_drop(ns, pkt, NULL);
 		return;
 	}
 	deliver(ns, pkt);
@@ -571,19 +621,28 @@ static void forward(struct uxt_ns *ns, struct uxt_pkt *pkt,
 	const struct uxt_iface *in = pkt->indev;
 
 	if (pkt->pkt_type != UXT_PACKET_HOST) {
-		drop(ns, pkt, "forwarding a packet not addressed to this host");
+		uxt_ns_drop(ns, pkt, "forwarding a packet not addressed to this host");
 		return;
 	}
 	if (iph->ttl <= 1) {
 		uxt_icmp_send(ns, pkt, UXT_ICMP_TIME_EXCEEDED, 0, 0);
-		drop(ns, pkt, "TTL exceeded in transit");
+		uxt_ns_drop(ns, pkt, "TTL exceeded in transit");
 		return;
 	}
+	/* strict source routing permits no gateway */
+	if (uxt_ipopt_strict_gw(pkt, rt)) {
+		uxt_icmp_send(ns, pkt, UXT_ICMP_DEST_UNREACH, UXT_ICMP_SR_FAILED,
+			      0);
+		uxt_ns_drop(ns, pkt, "strict source route to a gateway");
+		return;
+	}
+	/* ip_exceeds_mtu(): a datagram reassembled from fragments that fit
+	 * may be sent in fragments again even with DF */
 	if ((iph->frag_off & htons(UXT_IP_DF)) && pkt->len > rt->mtu &&
-	    !pkt->frag_max_size) {
+	    (!pkt->frag_max_size || pkt->frag_max_size > rt->mtu)) {
 		uxt_icmp_send(ns, pkt, UXT_ICMP_DEST_UNREACH,
 			      UXT_ICMP_FRAG_NEEDED, rt->mtu);
-		drop(ns, pkt, "too big for the path, DF set");
+		uxt_ns_drop(ns, pkt, "too big for the path, DF set");
 		return;
 	}
 	/* ip_decrease_ttl(): the checksum follows */
@@ -594,25 +653,43 @@ static void forward(struct uxt_ns *ns, struct uxt_pkt *pkt,
 		uxt_csum_replace2(&iph->check, old,
 				  htons((uint16_t)(iph->ttl << 8 | iph->protocol)));
 	}
+	/* none for a source-routed datagram */
+	if (rt->redirect && !pkt->opt.srr)
+		uxt_icmp_redirect(ns, pkt, rt->nexthop);
 	pkt->outdev = rt->dev;
 	pkt->nexthop = rt->nexthop;
 	if (nf_hook(ns, UXT_HOOK_FORWARD, pkt, in, rt->dev) != UXT_NF_ACCEPT) {
-		drop(ns, pkt, NULL);
+		uxt_ns_drop(ns, pkt, NULL);
 		return;
 	}
+	/* ip_forward_finish(): ip_forward_options() */
+	if (pkt->opt.optlen)
+		uxt_ipopt_forward(ns, pkt, rt);
 	if (nf_hook(ns, UXT_HOOK_POST_ROUTING, pkt, in, rt->dev) != UXT_NF_ACCEPT) {
-		drop(ns, pkt, NULL);
+		uxt_ns_drop(ns, pkt, NULL);
 		return;
 	}
-	xmit(ns, pkt, rt->dev);
+	xmit(ns, pkt, rt->dev, route_mtu(rt));
 }
 
-void uxt_ns_receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
-		    const struct uxt_iface *dev)
+static void output(struct uxt_ns *ns, struct uxt_pkt *pkt, bool raw_socket,
+		   const struct uxt_route_result *routed);
+
+/*
+ * ip_rcv() and ip_rcv_finish().  A datagram this host sent itself comes
+ * back with the route it was sent with (looped): the kernel keeps skb_dst
+ * across loopback, and routing it again as input would find a local source
+ * on lo martian.  Every route that loops a datagram back carries
+ * RTCF_LOCAL (any route out of lo does, whatever its destination), so its
+ * input is local delivery.
+ */
+static void receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
+		    const struct uxt_iface *dev, bool looped)
 {
 	struct uxt_route_result rt;
-	const char *reason;
+	const char *reason = NULL;
 	const struct uxt_iphdr *iph;
+	uint32_t daddr;
 
 	pkt->indev = dev;
 	pkt->outdev = NULL;
@@ -620,25 +697,56 @@ void uxt_ns_receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
 		pkt->tstamp_ns = ns->now_ns;
 	reason = uxt_pkt_rcv_check(pkt);
 	if (reason) {
-		drop(ns, pkt, reason);
+		uxt_ns_drop(ns, pkt, reason);
 		return;
 	}
+	/* ip_rcv_core() clears the control block (IPCB) */
+	memset(&pkt->opt, 0, sizeof(pkt->opt));
+	daddr = uxt_iph(pkt)->daddr;
 	if (nf_hook(ns, UXT_HOOK_PRE_ROUTING, pkt, dev, NULL) != UXT_NF_ACCEPT) {
-		drop(ns, pkt, NULL);
+		uxt_ns_drop(ns, pkt, NULL);
 		return;
 	}
 	iph = uxt_iph(pkt);
-	if (!ns->host ||
-	    uxt_host_route_input(ns->host, dev, iph->saddr, iph->daddr, &rt,
-				 &reason)) {
-		drop(ns, pkt, reason ? reason : "no host model");
+	/* nf_nat_ipv4_pre_routing() drops the route of a datagram whose
+	 * destination it changed */
+	if (looped && iph->daddr == daddr) {
+		/* the route it was sent with: out of lo (RTCF_LOCAL only), or
+		 * the broadcast or multicast route of a copy ip_mc_output()
+		 * looped back; its options see its type and spec_dst */
+		memset(&rt, 0, sizeof(rt));
+		rt.type = dev->loopback ? UXT_RTN_LOCAL :
+			  (ntohl(iph->daddr) & 0xF0000000u) == 0xE0000000u ?
+			  UXT_RTN_MULTICAST : UXT_RTN_BROADCAST;
+		rt.src = ns->host ? uxt_host_spec_dst(ns->host, dev, iph->saddr,
+						      iph->daddr, rt.type) :
+				    iph->daddr;
+	} else if (!ns->host ||
+		   uxt_host_route_input(ns->host, dev, iph->saddr, iph->daddr,
+					&rt, &reason)) {
+		uxt_ns_drop(ns, pkt, reason ? reason : "no host model");
 		return;
+	}
+	/* ip_rcv_options(), for looped-back datagrams too */
+	if (uxt_ip_hlen(pkt) > sizeof(struct uxt_iphdr)) {
+		reason = uxt_ipopt_rcv(ns, pkt, dev, &rt);
+		if (reason) {
+			uxt_ns_drop(ns, pkt, reason);
+			return;
+		}
 	}
 	switch (rt.type) {
 	case UXT_RTN_LOCAL:
 	case UXT_RTN_BROADCAST:
-		if (rt.type == UXT_RTN_BROADCAST && pkt->pkt_type == UXT_PACKET_HOST)
-			pkt->pkt_type = UXT_PACKET_BROADCAST;
+	case UXT_RTN_MULTICAST:
+		/* eth_type_trans() set it from the link-layer address; a
+		 * datagram without one takes it from the route */
+		if (pkt->pkt_type == UXT_PACKET_HOST) {
+			if (rt.type == UXT_RTN_BROADCAST)
+				pkt->pkt_type = UXT_PACKET_BROADCAST;
+			else if (rt.type == UXT_RTN_MULTICAST)
+				pkt->pkt_type = UXT_PACKET_MULTICAST;
+		}
 		local_deliver(ns, pkt);
 		return;
 	case UXT_RTN_UNICAST:
@@ -646,12 +754,109 @@ void uxt_ns_receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
 		return;
 	default:
 		uxt_icmp_route_error(ns, pkt, &rt);
-		drop(ns, pkt, "no route");
+		uxt_ns_drop(ns, pkt, "no route");
 		return;
 	}
 }
 
-static void output(struct uxt_ns *ns, struct uxt_pkt *pkt, bool raw_socket)
+/*
+ * process_backlog(): the looped-back datagrams, each received with the
+ * depth of the packet that sent it.  Received in softirq context, so what
+ * they loop back in turn waits its own turn.
+ */
+static void process_backlog(struct uxt_ns *ns)
+{
+	unsigned int depth = ns->depth;
+	bool in_softirq = ns->in_softirq;
+	struct looped *l;
+
+	ns->in_softirq = true;
+	while ((l = ns->backlog)) {
+		ns->backlog = l->next;
+		if (!ns->backlog)
+			ns->backlog_tail = &ns->backlog;
+		ns->depth = l->depth;
+		receive(ns, &l->pkt, l->dev, true);
+		free(l);
+	}
+	ns->depth = depth;
+	ns->in_softirq = in_softirq;
+}
+
+/*
+ * netif_rx() of a datagram looped back to this host.  From a process (a
+ * socket's send) the backlog is processed before the send returns, when
+ * the softirqs run on local_bh_enable; while a received datagram is being
+ * handled, after it.  Consumes pkt.
+ */
+static void netif_rx(struct uxt_ns *ns, struct uxt_pkt *pkt,
+		     const struct uxt_iface *dev)
+{
+	struct looped *l = xcalloc(1, sizeof(*l));
+
+	if (pkt->owned) {
+		l->pkt = *pkt;
+		pkt->owned = NULL;
+		pkt->data = NULL;
+	} else if (uxt_pkt_clone(&l->pkt, pkt)) {
+		free(l);
+		return;
+	}
+	l->dev = dev;
+	l->depth = ns->depth;
+	if (!ns->backlog_tail)
+		ns->backlog_tail = &ns->backlog;
+	*ns->backlog_tail = l;
+	ns->backlog_tail = &l->next;
+	if (!ns->in_softirq)
+		process_backlog(ns);
+}
+
+void uxt_ns_receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
+		    const struct uxt_iface *dev)
+{
+	if (dev->loopback) {
+		pkt->outdev = NULL;
+		pkt->pkt_type = UXT_PACKET_HOST;
+		output(ns, pkt, false, NULL);
+		return;
+	}
+	ns->in_softirq = true;
+	receive(ns, pkt, dev, false);
+	ns->in_softirq = false;
+	process_backlog(ns);
+}
+
+/*
+ * ip_mc_output(): a copy of a broadcast, or of a multicast to a group this
+ * host has joined, goes through POSTROUTING and is looped back to this
+ * host, received on the sending device as PACKET_LOOPBACK without its
+ * link-layer header, through netif_rx(): from a process, before the
+ * original goes on to POSTROUTING.
+ */
+static void mc_loop(struct uxt_ns *ns, const struct uxt_pkt *pkt,
+		    const struct uxt_iface *dev)
+{
+	struct uxt_pkt copy;
+
+	if (uxt_pkt_clone(&copy, pkt))
+		return;
+	/* skb_clone() leaves the socket behind */
+	copy.has_sock = false;
+	if (nf_hook(ns, UXT_HOOK_POST_ROUTING, &copy, NULL, dev) != UXT_NF_ACCEPT) {
+		uxt_ns_drop(ns, &copy, NULL);
+		return;
+	}
+	copy.pkt_type = UXT_PACKET_LOOPBACK;
+	copy.mac_len = 0;
+	netif_rx(ns, &copy, dev);
+}
+
+/* A datagram sent by this host: routed here for a raw socket (bound to
+ * pkt->outdev, if set) and a datagram seen on lo, or already routed by the
+ * code that made it. */
+static void output(struct uxt_ns *ns, struct uxt_pkt *pkt, bool raw_socket,
+		   const struct uxt_route_result *routed)
 {
 	struct uxt_route_result rt;
 	struct uxt_iphdr *iph = uxt_iph(pkt);
@@ -661,17 +866,25 @@ static void output(struct uxt_ns *ns, struct uxt_pkt *pkt, bool raw_socket)
 	pkt->indev = NULL;
 	if (!pkt->tstamp_ns)
 		pkt->tstamp_ns = ns->now_ns;
-	if (!ns->host ||
-	    uxt_host_route_output(ns->host, iph->daddr, pkt->outdev, &rt, &reason)) {
-		drop(ns, pkt, reason ? reason : "no host model");
+	if (routed) {
+		rt = *routed;
+	} else if (!ns->host ||
+		   uxt_host_route_output(ns->host, iph->daddr, pkt->outdev, &rt,
+					 &reason)) {
+		uxt_ns_drop(ns, pkt, reason ? reason : "no host model");
 		return;
 	}
 	dev = rt.dev;
 	pkt->outdev = dev;
 	pkt->nexthop = rt.nexthop;
 	if (raw_socket) {
-		/* raw_send_hdrinc(): the kernel fills in what a raw socket
-		 * with IP_HDRINCL leaves to it */
+		/* raw_send_hdrinc(): no fragmenting for a raw socket */
+		if (pkt->len > dev->mtu) {
+			uxt_ns_drop(ns, pkt, "larger than the device MTU (EMSGSIZE)");
+			return;
+		}
+		/* the kernel fills in what a raw socket with IP_HDRINCL leaves
+		 * to it */
 		iph->tot_len = htons((uint16_t)pkt->len);
 		if (!iph->saddr)
 			iph->saddr = rt.src;
@@ -680,21 +893,38 @@ static void output(struct uxt_ns *ns, struct uxt_pkt *pkt, bool raw_socket)
 		uxt_ip_send_check(pkt);
 	}
 	if (nf_hook(ns, UXT_HOOK_LOCAL_OUT, pkt, NULL, dev) != UXT_NF_ACCEPT) {
-		drop(ns, pkt, NULL);
-		return;
-	}
-	if (nf_hook(ns, UXT_HOOK_POST_ROUTING, pkt, NULL, dev) != UXT_NF_ACCEPT) {
-		drop(ns, pkt, NULL);
+		uxt_ns_drop(ns, pkt, NULL);
 		return;
 	}
 	if (dev->loopback) {
-		/* looped back: received again on lo, keeping its metadata */
+		if (nf_hook(ns, UXT_HOOK_POST_ROUTING, pkt, NULL, dev) !=
+		    UXT_NF_ACCEPT) {
+			uxt_ns_drop(ns, pkt, NULL);
+			return;
+		}
+		/* it leaves through lo (a capture on lo sees it there), and
+		 * loopback_xmit() has it received again with its route */
+		xmit_event(ns, pkt, dev);
 		pkt->pkt_type = UXT_PACKET_HOST;
 		pkt->has_sock = false;
-		uxt_ns_receive(ns, pkt, dev);
+		netif_rx(ns, pkt, dev);
 		return;
 	}
-	xmit(ns, pkt, dev);
+	/* the route of a multicast carries RTCF_LOCAL only for a group the
+	 * device has joined; a raw socket's IP_MULTICAST_LOOP is on */
+	if (rt.type == UXT_RTN_BROADCAST ||
+	    (rt.type == UXT_RTN_MULTICAST &&
+	     uxt_host_mc_joined(ns->host, dev, iph->daddr)))
+		mc_loop(ns, pkt, dev);
+	if (rt.type == UXT_RTN_MULTICAST && iph->ttl == 0) {
+		/* multicasts with TTL 0 do not leave the host */
+		uxt_ns_drop(ns, pkt, "multicast with TTL 0");
+	} else if (nf_hook(ns, UXT_HOOK_POST_ROUTING, pkt, NULL, dev) !=
+		   UXT_NF_ACCEPT) {
+		uxt_ns_drop(ns, pkt, NULL);
+	} else {
+		xmit(ns, pkt, dev, route_mtu(&rt));
+	}
 }
 
 void uxt_ns_send(struct uxt_ns *ns, struct uxt_pkt *pkt)
@@ -703,31 +933,39 @@ void uxt_ns_send(struct uxt_ns *ns, struct uxt_pkt *pkt)
 	if (pkt->len < sizeof(struct uxt_iphdr) || pkt->len > UXT_PKT_MAXLEN ||
 	    uxt_ip_hlen(pkt) < sizeof(struct uxt_iphdr) ||
 	    uxt_ip_hlen(pkt) > pkt->len) {
-		drop(ns, pkt, "not a valid IP header for a raw socket");
+		uxt_ns_drop(ns, pkt, "not a valid IP header for a raw socket");
 		return;
 	}
-	output(ns, pkt, true);
+	output(ns, pkt, true, NULL);
 }
 
-void uxt_ns_local_out(struct uxt_ns *ns, struct uxt_pkt *pkt)
+unsigned int uxt_ns_depth(const struct uxt_ns *ns)
+{
+	return ns->depth;
+}
+
+void uxt_ns_local_out(struct uxt_ns *ns, struct uxt_pkt *pkt,
+		      const struct uxt_route_result *rt)
 {
 	/* replies to replies cannot happen (REJECT never answers an ICMP
 	 * error or a RST), but a bound keeps a bad ruleset from recursing */
 	if (ns->depth >= 8) {
-		drop(ns, pkt, "nested packets beyond depth 8");
+		uxt_ns_drop(ns, pkt, "nested packets beyond depth 8");
 		return;
 	}
 	ns->depth++;
-	output(ns, pkt, false);
+	output(ns, pkt, false, rt);
 	ns->depth--;
 }
 
 static void xmit(struct uxt_ns *ns, struct uxt_pkt *pkt,
-		 const struct uxt_iface *dev)
+		 const struct uxt_iface *dev, uint32_t mtu)
 {
-	if (pkt->len > dev->mtu || (pkt->frag_max_size &&
-				    pkt->len > pkt->frag_max_size)) {
-		uxt_fragment(ns, pkt, dev);
+	/* the device (or ip_do_fragment) completes the checksum */
+	uxt_pkt_csum_help(pkt);
+	if (pkt->len > mtu || (pkt->frag_max_size &&
+			       pkt->len > pkt->frag_max_size)) {
+		uxt_fragment(ns, pkt, dev, mtu);
 		return;
 	}
 	if (ns->ev.xmit)
@@ -760,4 +998,9 @@ void uxt_ns_nflog(struct uxt_ns *ns, const struct uxt_pkt *pkt,
 void uxt_ns_deliver_reassembled(struct uxt_ns *ns, struct uxt_pkt *pkt)
 {
 	local_deliver(ns, pkt);
+}
+
+struct uxt_icmp_limits *uxt_ns_icmp_limits(struct uxt_ns *ns)
+{
+	return ns->icmp;
 }

@@ -124,13 +124,25 @@ void uxt_ns_sync_ruleset(struct uxt_ns *ns, struct uxt_ruleset *rs);
  */
 void uxt_ns_receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
 		    const struct uxt_iface *dev);
+/* A datagram seen on lo is one this host sent to itself (the kernel's
+ * input routing refuses local sources on lo): it is sent as
+ * uxt_ns_local_out sends, through OUTPUT, POSTROUTING, PREROUTING, INPUT. */
 void uxt_ns_send(struct uxt_ns *ns, struct uxt_pkt *pkt);
 
 /*
  * For targets: sends a packet the kernel itself creates (a REJECT reply) as
- * a locally generated packet, now.  Consumes pkt.
+ * a locally generated packet, now, along the route rt its maker looked up
+ * (as the kernel's makers do, each with its own rules for the source
+ * address).  Consumes pkt.
  */
-void uxt_ns_local_out(struct uxt_ns *ns, struct uxt_pkt *pkt);
+void uxt_ns_local_out(struct uxt_ns *ns, struct uxt_pkt *pkt,
+		      const struct uxt_route_result *rt);
+/* How many uxt_ns_local_out calls are under way: 0 while the engine handles
+ * the packet it was given, more while it handles packets it created for it
+ * (REJECT replies, ICMP errors).  Lets an event handler tell them apart. */
+unsigned int uxt_ns_depth(const struct uxt_ns *ns);
+/* Reports the drop of pkt (reason NULL: a table dropped it); consumes it. */
+void uxt_ns_drop(struct uxt_ns *ns, struct uxt_pkt *pkt, const char *reason);
 /* For targets: writes a kernel log line through the events. */
 void uxt_ns_log(struct uxt_ns *ns, unsigned int level, const char *line);
 /* For NFLOG. */

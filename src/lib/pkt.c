@@ -64,6 +64,20 @@ uint16_t uxt_csum(const void *data, size_t len, uint32_t sum)
 	return htons((uint16_t)~sum);
 }
 
+void uxt_pkt_csum_help(struct uxt_pkt *p)
+{
+	unsigned int start = uxt_ip_hlen(p);
+	uint16_t sum;
+
+	if (!p->csum_partial)
+		return;
+	p->csum_partial = false;
+	if (start > p->len || p->csum_offset + 2u > p->len)
+		return;
+	sum = uxt_csum(p->data + start, p->len - start, 0);
+	memcpy(p->data + p->csum_offset, &sum, 2);
+}
+
 uint16_t uxt_ip_csum(const struct uxt_iphdr *iph, unsigned int hlen)
 {
 	return uxt_csum(iph, hlen, 0);

@@ -26,6 +26,8 @@ enum uxt_pkt_type {
 	UXT_PACKET_MULTICAST = 2,
 	UXT_PACKET_OTHERHOST = 3,
 	UXT_PACKET_OUTGOING = 4,
+	UXT_PACKET_LOOPBACK = 5,	/* a local multicast or broadcast
+					 * looped back (dev_loopback_xmit) */
 };
 
 /* ARPHRD_* of the link-layer header kept with a packet */
@@ -37,6 +39,21 @@ enum {
 
 struct uxt_iface;
 struct uxt_ct;
+
+/*
+ * The IP options of a datagram as the kernel compiled them (IPCB(skb)->opt,
+ * struct ip_options): offsets from the start of the IP header, 0 when
+ * absent.  Filled in for received datagrams (ipopt.h); zero for datagrams
+ * sent through a raw socket.
+ */
+struct uxt_ip_options {
+	uint32_t faddr;			/* reply: first hop of the reversed route */
+	uint32_t nexthop;		/* source route: the next hop chosen */
+	uint8_t optlen;
+	uint8_t srr, rr, ts, router_alert, cipso;
+	bool is_strictroute, srr_is_hit, is_changed;
+	bool rr_needaddr, ts_needtime, ts_needaddr;
+};
 
 struct uxt_pkt {
 	unsigned char *data;		/* the datagram */
@@ -57,6 +74,11 @@ struct uxt_pkt {
 	struct uxt_ct *ct;		/* connection tracking entry */
 	uint8_t ctinfo;
 	uint16_t frag_max_size;		/* largest fragment, after reassembly */
+	struct uxt_ip_options opt;	/* IPCB(skb)->opt */
+	/* CHECKSUM_PARTIAL: the transport checksum at csum_offset (from
+	 * data) holds only the pseudo-header sum until the packet leaves */
+	bool csum_partial;
+	uint16_t csum_offset;
 	void *owned;			/* buffer to free with the packet */
 };
 
@@ -111,6 +133,10 @@ int uxt_pkt_init_copy(struct uxt_pkt *p, const void *data, uint32_t len,
 void uxt_pkt_release(struct uxt_pkt *p);
 /* A copy of p with its own buffer (metadata included). */
 int uxt_pkt_clone(struct uxt_pkt *dst, const struct uxt_pkt *src);
+
+/* skb_checksum_help(): completes a CHECKSUM_PARTIAL transport checksum
+ * (over the datagram after the IP header). */
+void uxt_pkt_csum_help(struct uxt_pkt *p);
 
 /* Internet checksums. */
 uint16_t uxt_csum(const void *data, size_t len, uint32_t sum);
