@@ -16,7 +16,7 @@ from common import Results  # noqa: E402
 
 SUITES = ["conformance", "differential", "seed", "concurrency", "fuzz",
           "host_routing", "packet_units", "match_units", "log_units",
-          "front_doors", "seed_packets", "kernel_diff"]
+          "front_doors", "seed_packets", "kernel_diff", "real_traffic"]
 
 
 def main():

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ct_events.h"
 #include "ext.h"
 #include "nflog_pcap.h"
 #include "parse.h"
@@ -58,6 +59,19 @@ struct ps_record {
 	bool fate_seen;
 };
 
+/* How a packet entered the namespace */
+enum ps_entry { PS_ENTRY_RECEIVED, PS_ENTRY_RAW_SEND, PS_ENTRY_SENT };
+
+/* A datagram the namespace sent out of a device, remembered so that a
+ * capture's record of it can be recognised (ps_sent_by_replay). */
+struct ps_sent {
+	uint64_t hash;
+	uint32_t len;
+	int ifindex;
+	bool live;
+};
+#define PS_SENT_RING 4096
+
 struct ps_session {
 	struct ps_options opt;
 	struct cli_io *io;
@@ -68,12 +82,16 @@ struct ps_session {
 	struct uxt_nflog_pcap *nflog;
 	struct uxt_pcap_writer *wout;	/* -w */
 	bool in_clock;			/* events of a clock change */
+	struct ps_sent sent[PS_SENT_RING];
+	unsigned int sent_next;
+	int entry;			/* enum ps_entry of the packet */
 	struct ps_record rec;
 	bool rec_started;		/* ps_set_clock began the next record */
 	uint64_t count, skipped;
 	struct uxt_buf scratch;		/* summaries */
 	struct uxt_err pending;		/* first failure of an output */
 	bool failed;
+	struct ctev_writer *ctev;	/* the state's conntrack event log */
 };
 
 static void *ps_alloc(size_t n)
@@ -255,6 +273,31 @@ static bool own_fate(struct ps_session *s)
 	return nesting(s) == 0;
 }
 
+/* FNV-1a over the datagram without its IP ID and header checksum */
+static uint64_t sent_hash(const unsigned char *data, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (i == 4 || i == 5 || i == 10 || i == 11) ?
+					  0 : data[i];
+
+		h = (h ^ c) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+static void remember_sent(struct ps_session *s, const struct uxt_pkt *pkt,
+			  const struct uxt_iface *dev)
+{
+	struct ps_sent *e = &s->sent[s->sent_next++ % PS_SENT_RING];
+
+	e->hash = sent_hash(pkt->data, pkt->len);
+	e->len = pkt->len;
+	e->ifindex = dev ? dev->index : 0;
+	e->live = true;
+}
+
 static void ev_xmit(void *ctx, const struct uxt_pkt *pkt,
 		    const struct uxt_iface *dev)
 {
@@ -277,6 +320,10 @@ static void ev_xmit(void *ctx, const struct uxt_pkt *pkt,
 		hex[2 * i + 1] = digits[pkt->data[i] & 15];
 	}
 	o->hex = hex;
+	/* what the replay itself makes of a received datagram; a datagram
+	 * the capture says this host sent is its own record */
+	if (s->entry == PS_ENTRY_RECEIVED)
+		remember_sent(s, pkt, dev);
 	if (s->wout)
 		uxt_pcap_write_sll2(s->wout, uxt_ns_time(s->ns), pkt, dev);
 	if (own_fate(s)) {
@@ -359,6 +406,18 @@ static void ev_nflog(void *ctx, const struct uxt_pkt *pkt, unsigned int hook,
 		fail_once(s, &e);
 }
 
+/* Conntrack events go to the state's event log (conntrack -E follows it) */
+static void ev_ct(void *ctx, unsigned int kind, uint32_t event_mask,
+		  const struct uxt_ct *ct, uint64_t now_ns)
+{
+	struct ps_session *s = ctx;
+
+	if (!s->ctev)
+		s->ctev = ctev_writer_open(s->st.store.dir, 0);
+	ctev_writer_event(s->ctev, (enum uxt_ct_event_kind)kind, event_mask,
+			  ct, now_ns);
+}
+
 /* Set-up */
 
 static int load_host(struct ps_session *s, struct uxt_err *e)
@@ -392,6 +451,7 @@ int ps_start(struct ps_session **sp, const struct ps_options *o,
 		.drop = ev_drop,
 		.log = ev_log,
 		.nflog = ev_nflog,
+		.ct_event = ev_ct,
 	};
 
 	*sp = s;
@@ -648,9 +708,10 @@ static void settle(struct ps_record *r)
 	}
 }
 
-const struct ps_result *ps_packet(struct ps_session *s, uint64_t number,
-				  struct uxt_pkt *pkt,
-				  const struct uxt_iface *in_dev)
+static const struct ps_result *handle(struct ps_session *s, uint64_t number,
+				      struct uxt_pkt *pkt,
+				      const struct uxt_iface *in_dev,
+				      enum ps_entry entry)
 {
 	char *summary;
 
@@ -661,10 +722,13 @@ const struct ps_result *ps_packet(struct ps_session *s, uint64_t number,
 	uxt_pkt_summary(&s->scratch, pkt->data, pkt->len);
 	summary = dup_str(uxt_buf_str(&s->scratch));
 	s->count++;
-	if (in_dev)
+	s->entry = (int)entry;
+	if (entry == PS_ENTRY_RECEIVED)
 		uxt_ns_receive(s->ns, pkt, in_dev);
-	else
+	else if (entry == PS_ENTRY_RAW_SEND)
 		uxt_ns_send(s->ns, pkt);
+	else
+		uxt_ns_output(s->ns, pkt);
 	settle(&s->rec);
 	if (s->opt.json)
 		print_json(s, number, summary, NULL);
@@ -672,6 +736,38 @@ const struct ps_result *ps_packet(struct ps_session *s, uint64_t number,
 		print_text(s, number, summary);
 	free(summary);
 	return &s->rec.res;
+}
+
+const struct ps_result *ps_packet(struct ps_session *s, uint64_t number,
+				  struct uxt_pkt *pkt,
+				  const struct uxt_iface *in_dev)
+{
+	return handle(s, number, pkt, in_dev,
+		      in_dev ? PS_ENTRY_RECEIVED : PS_ENTRY_RAW_SEND);
+}
+
+const struct ps_result *ps_packet_sent(struct ps_session *s, uint64_t number,
+				       struct uxt_pkt *pkt)
+{
+	return handle(s, number, pkt, NULL, PS_ENTRY_SENT);
+}
+
+bool ps_sent_by_replay(struct ps_session *s, const unsigned char *data,
+		       size_t len, const struct uxt_iface *dev)
+{
+	uint64_t h = sent_hash(data, len);
+	int ifindex = dev ? dev->index : 0;
+
+	for (unsigned int i = 0; i < PS_SENT_RING; i++) {
+		struct ps_sent *e = &s->sent[i];
+
+		if (e->live && e->hash == h && e->len == len &&
+		    e->ifindex == ifindex) {
+			e->live = false;
+			return true;
+		}
+	}
+	return false;
 }
 
 void ps_skip(struct ps_session *s, uint64_t number, const char *reason)
@@ -764,6 +860,7 @@ void ps_free(struct ps_session *s)
 	if (s->log_fd >= 0)
 		close(s->log_fd);
 	uxt_ns_free(s->ns);
+	ctev_writer_close(s->ctev);
 	if (s->state_open)
 		cli_state_close(&s->st);
 	record_free(&s->rec);

@@ -114,6 +114,20 @@ void ps_set_clock(struct ps_session *s, uint64_t now_ns);
 const struct ps_result *ps_packet(struct ps_session *s, uint64_t number,
 				  struct uxt_pkt *pkt,
 				  const struct uxt_iface *in_dev);
+/* The same for a datagram this host sent as a capture recorded it
+ * (uxt_ns_output: its header as it is, fragmented as it leaves). */
+const struct ps_result *ps_packet_sent(struct ps_session *s, uint64_t number,
+				       struct uxt_pkt *pkt);
+/*
+ * Whether the namespace itself has just sent this datagram out of dev
+ * (forwarded it, or made it: an ICMP error, a reply) in this session:
+ * the same bytes but for the IP ID and header checksum, which the kernel
+ * picks for what it makes.  A match is used up.  A capture taken on a
+ * router records each forwarded datagram twice, in and out; the replay
+ * makes the outgoing copy itself.
+ */
+bool ps_sent_by_replay(struct ps_session *s, const unsigned char *data,
+		       size_t len, const struct uxt_iface *dev);
 /* A record of a capture that could not be handed over. */
 void ps_skip(struct ps_session *s, uint64_t number, const char *reason);
 

@@ -11,6 +11,7 @@
  * output failed.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ enum {
 	OPT_OUT = 'o',
 	OPT_WRITE = 'w',
 	OPT_HELP = 'h',
+	OPT_RAW_SENDS = 0x200,
 };
 
 static const struct uxt_option replay_opts[] = {
@@ -38,6 +40,7 @@ static const struct uxt_option replay_opts[] = {
 	{"out-interface", 1, OPT_OUT},
 	{"write", 1, OPT_WRITE},
 	{"help", 0, OPT_HELP},
+	{"raw-sends", 0, OPT_RAW_SENDS},
 	PS_LONGOPTS,
 	{NULL, 0, 0},
 };
@@ -45,8 +48,9 @@ static const struct uxt_option replay_opts[] = {
 static void help(struct uxt_buf *b)
 {
 	uxt_buf_puts(b,
-		"Usage: uxt replay FILE [-i IFACE | -o IFACE] [-w OUT] [--host FILE] [--trace]\n"
-		"                  [--json] [--log FILE] [--nflog-dir DIR]\n"
+		"Usage: uxt replay FILE [-i IFACE | -o IFACE] [-w OUT] [--raw-sends]\n"
+		"                  [--host FILE] [--trace] [--json] [--log FILE]\n"
+		"                  [--nflog-dir DIR]\n"
 		"\n"
 		"The packets of a capture (pcap or pcapng: Ethernet, raw IP, Linux cooked\n"
 		"v1/v2, loopback, NFLOG) through this network namespace's ruleset, at the\n"
@@ -57,6 +61,10 @@ static void help(struct uxt_buf *b)
 		"  -o, --out-interface IFACE  ... were sent by this host out of IFACE\n"
 		"  -w, --write OUT            write the packets that leave to OUT (pcap, Linux\n"
 		"                             cooked v2 with the outgoing interface)\n"
+		"  --raw-sends                packets this host sent come from raw sockets\n"
+		"                             (IP_HDRINCL): each passes OUTPUT as it is, with an\n"
+		"                             IP ID of 0 filled in (default: its own stack sent\n"
+		"                             them; fragments are replayed as their datagram)\n"
 		"  --host FILE                the host described in FILE (default: this netns)\n"
 		"  --trace                    print every rule each packet matched\n"
 		"  --json                     one JSON object per packet, no counters\n"
@@ -91,6 +99,7 @@ struct replay_cmd {
 	struct ps_options ps;
 	const char *file;
 	const char *in_name, *out_name;
+	bool raw_sends;			/* sent records come from raw sockets */
 	bool help;
 };
 
@@ -113,6 +122,9 @@ static int parse(struct replay_cmd *c, struct cli_io *io, int argc,
 			break;
 		case OPT_WRITE:
 			c->ps.write_path = g.optarg;
+			break;
+		case OPT_RAW_SENDS:
+			c->raw_sends = true;
 			break;
 		case OPT_HELP:
 			c->help = true;
@@ -249,6 +261,128 @@ static void set_link(struct uxt_pkt *pkt, const struct uxt_frame *f,
 	}
 }
 
+/*
+ * Outgoing fragments.  The kernel passes a datagram it sends through
+ * OUTPUT and POSTROUTING whole and fragments it as it leaves, so a capture
+ * shows the pieces of something the tables saw once: they are put back
+ * together here and the whole datagram is replayed when the last piece
+ * arrives, at the time of the first.
+ */
+#define OUT_FRAG_SETS 32
+#define OUT_FRAG_MAX 65535u
+
+struct out_frags {
+	bool used;
+	uint32_t saddr, daddr;
+	uint16_t id;
+	uint8_t proto;
+	int ifindex;
+	uint64_t first_ns;		/* the first piece's time */
+	unsigned char *buf;		/* header, then the payload at offset */
+	uint32_t hlen;			/* 0 until the first piece arrived */
+	uint32_t total;			/* payload length, 0 until the last */
+	uint32_t have;			/* payload bytes received */
+};
+
+static bool is_fragment(const unsigned char *ip, size_t len)
+{
+	return len >= 20 && ((ip[6] & 0x3F) || ip[7]);
+}
+
+static struct out_frags *out_frag_set(struct out_frags *sets,
+				      const unsigned char *ip, int ifindex,
+				      uint64_t now_ns)
+{
+	struct out_frags *free_set = NULL, *oldest = NULL;
+	uint32_t saddr, daddr;
+	uint16_t id;
+
+	memcpy(&saddr, ip + 12, 4);
+	memcpy(&daddr, ip + 16, 4);
+	memcpy(&id, ip + 4, 2);
+	for (unsigned int i = 0; i < OUT_FRAG_SETS; i++) {
+		struct out_frags *f = &sets[i];
+
+		if (!f->used) {
+			if (!free_set)
+				free_set = f;
+			continue;
+		}
+		if (f->saddr == saddr && f->daddr == daddr && f->id == id &&
+		    f->proto == ip[9] && f->ifindex == ifindex)
+			return f;
+		if (!oldest || f->first_ns < oldest->first_ns)
+			oldest = f;
+	}
+	if (!free_set) {
+		/* a datagram never completed gives way to a new one */
+		free_set = oldest;
+		free(free_set->buf);
+	}
+	memset(free_set, 0, sizeof(*free_set));
+	free_set->buf = calloc(1, OUT_FRAG_MAX + 60);
+	if (!free_set->buf)
+		return NULL;
+	free_set->used = true;
+	free_set->saddr = saddr;
+	free_set->daddr = daddr;
+	free_set->id = id;
+	free_set->proto = ip[9];
+	free_set->ifindex = ifindex;
+	free_set->first_ns = now_ns;
+	return free_set;
+}
+
+/* Adds a piece; returns the length of the whole datagram in f->buf once
+ * it is complete, else 0 (or 0 and the set dropped when it is not a
+ * datagram that can be). */
+static uint32_t out_frag_add(struct out_frags *f, const unsigned char *ip,
+			     size_t len)
+{
+	uint32_t hlen = (uint32_t)(ip[0] & 0x0F) * 4u, off, plen, whole;
+	uint16_t tot = (uint16_t)(ip[2] << 8 | ip[3]);
+
+	if (hlen < 20 || hlen > len || tot < hlen || tot > len)
+		goto bad;
+	off = ((uint32_t)(ip[6] & 0x1F) << 8 | ip[7]) * 8u;
+	plen = tot - hlen;
+	if (off + plen > OUT_FRAG_MAX - 60)
+		goto bad;
+	if (off == 0) {
+		memcpy(f->buf, ip, hlen);
+		f->hlen = hlen;
+	}
+	if (!(ip[6] & 0x20))
+		f->total = off + plen;
+	memcpy(f->buf + 60 + off, ip + hlen, plen);
+	f->have += plen;
+	if (!f->hlen || !f->total || f->have < f->total)
+		return 0;
+	/* the header of the first piece, without MF and offset */
+	whole = f->hlen + f->total;
+	memmove(f->buf + f->hlen, f->buf + 60, f->total);
+	f->buf[2] = (unsigned char)(whole >> 8);
+	f->buf[3] = (unsigned char)whole;
+	f->buf[6] &= 0x40;
+	f->buf[7] = 0;
+	f->buf[10] = f->buf[11] = 0;
+	{
+		uint32_t sum = 0;
+
+		for (uint32_t i = 0; i < f->hlen; i += 2)
+			sum += (uint32_t)(f->buf[i] << 8 | f->buf[i + 1]);
+		while (sum >> 16)
+			sum = (sum & 0xFFFF) + (sum >> 16);
+		f->buf[10] = (unsigned char)(~sum >> 8);
+		f->buf[11] = (unsigned char)~sum;
+	}
+	return whole;
+bad:
+	free(f->buf);
+	memset(f, 0, sizeof(*f));
+	return 0;
+}
+
 static void progress(struct cli_io *io, uint64_t n, bool done)
 {
 	uxt_buf_printf(&io->err, "\r%s: %llu packets%s", PROG,
@@ -267,9 +401,11 @@ int uxt_replay_main(int argc, char **argv)
 	struct uxt_frame f;
 	struct uxt_err e, damage;
 	bool tty = isatty(STDERR_FILENO), damaged = false, have_frame;
+	struct out_frags frags[OUT_FRAG_SETS];
 	uint64_t last_progress = 0;
 	int status = 0, rc;
 
+	memset(frags, 0, sizeof(frags));
 	cli_io_init(&io, PROG);
 	uxt_err_clear(&e);
 	memset(&c, 0, sizeof(c));
@@ -321,20 +457,52 @@ int uxt_replay_main(int argc, char **argv)
 		if (!why && uxt_pkt_init_copy(&pkt, f.ip, (uint32_t)f.ip_len,
 					      (uint32_t)f.ip_len))
 			why = "out of memory";
+		if (!why && !in &&
+		    ps_sent_by_replay(s, f.ip, f.ip_len, out)) {
+			uxt_pkt_release(&pkt);
+			why = "sent by the replay itself (the outgoing copy of a "
+			      "forwarded datagram, or one this host made)";
+		}
+		if (!why && !in && !c.raw_sends && is_fragment(f.ip, f.ip_len)) {
+			struct out_frags *set =
+				out_frag_set(frags, f.ip, out ? out->index : 0,
+					     f.tstamp_ns);
+			uint32_t whole = set ? out_frag_add(set, f.ip, f.ip_len) : 0;
+
+			uxt_pkt_release(&pkt);
+			if (!whole) {
+				why = "a fragment of a datagram this host sent: "
+				      "replayed whole with the piece that "
+				      "completes it";
+			} else if (uxt_pkt_init_copy(&pkt, set->buf, whole,
+						     whole)) {
+				why = "out of memory";
+			} else {
+				f.tstamp_ns = set->first_ns;
+			}
+			if (set && whole) {
+				free(set->buf);
+				memset(set, 0, sizeof(*set));
+			}
+		}
 		if (why) {
 			ps_skip(s, f.index, why);
 		} else {
 			pkt.tstamp_ns = f.tstamp_ns;
+			ps_set_clock(s, f.tstamp_ns);
 			if (in) {
 				set_link(&pkt, &f, in);
+				ps_packet(s, f.index, &pkt, in);
 			} else {
 				pkt.outdev = out;
 				pkt.has_sock = true;
 				pkt.uid = (uint32_t)getuid();
 				pkt.gid = (uint32_t)getgid();
+				if (c.raw_sends)
+					ps_packet(s, f.index, &pkt, NULL);
+				else
+					ps_packet_sent(s, f.index, &pkt);
 			}
-			ps_set_clock(s, f.tstamp_ns);
-			ps_packet(s, f.index, &pkt, in);
 		}
 		if (tty) {
 			uint64_t now = monotonic_ns();
@@ -356,6 +524,8 @@ int uxt_replay_main(int argc, char **argv)
 	if (damaged)
 		status = report(&io, &damage);
 out:
+	for (unsigned int i = 0; i < OUT_FRAG_SETS; i++)
+		free(frags[i].buf);
 	ps_free(s);
 	uxt_pcap_close_read(rd);
 	cli_io_close(&io);

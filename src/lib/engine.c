@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ct.h"
 #include "ext.h"
 #include "frag.h"
 #include "icmp.h"
@@ -65,6 +66,11 @@ struct uxt_ns {
 	 * queued them */
 	struct looped *backlog, **backlog_tail;
 	bool in_softirq;		/* handling a received datagram */
+	/* connection tracking: the table, whether the ruleset needs it, why
+	 * a conntrack step dropped the packet */
+	struct uxt_ct_table *ct;
+	bool ct_active;
+	const char *drop_reason;
 };
 
 /* A datagram looped back (loopback_xmit, dev_loopback_xmit), waiting to be
@@ -76,14 +82,20 @@ struct looped {
 	unsigned int depth;
 };
 
-/* The tables at each hook in priority order, as indices of uxt_table_defs
- * (filter 0, nat 1, mangle 2, raw 3, security 4). */
-static const int hook_tables[UXT_NHOOKS][6] = {
-	[UXT_HOOK_PRE_ROUTING] = {3, 2, 1, -1},
-	[UXT_HOOK_LOCAL_IN] = {2, 0, 4, 1, -1},
-	[UXT_HOOK_FORWARD] = {2, 0, 4, -1},
-	[UXT_HOOK_LOCAL_OUT] = {3, 2, 1, 0, 4, -1},
-	[UXT_HOOK_POST_ROUTING] = {2, 1, -1},
+/* The steps at each hook in priority order (kernel-behaviour.md 1.1):
+ * the tables, as indices of uxt_table_defs (filter 0, nat 1, mangle 2,
+ * raw 3, security 4), and the conntrack steps, which run only while
+ * conntrack is active (defrag at -400 runs before the hook, in receive()
+ * and output()). */
+#define STEP_END (-1)
+#define STEP_CT_IN (-2)		/* nf_conntrack_in, -200 */
+#define STEP_CONFIRM (-3)	/* nf_confirm, INT_MAX */
+static const int hook_tables[UXT_NHOOKS][8] = {
+	[UXT_HOOK_PRE_ROUTING] = {3, STEP_CT_IN, 2, 1, STEP_END},
+	[UXT_HOOK_LOCAL_IN] = {2, 0, 4, 1, STEP_CONFIRM, STEP_END},
+	[UXT_HOOK_FORWARD] = {2, 0, 4, STEP_END},
+	[UXT_HOOK_LOCAL_OUT] = {3, STEP_CT_IN, 2, 1, 0, 4, STEP_END},
+	[UXT_HOOK_POST_ROUTING] = {2, 1, STEP_CONFIRM, STEP_END},
 };
 #define NAT_TABLE 1
 
@@ -104,6 +116,7 @@ struct uxt_ns *uxt_ns_new(void)
 
 	ns->frags = uxt_frag_queue_new();
 	ns->icmp = uxt_icmp_limits_new();
+	ns->ct = uxt_ct_table_new();
 	return ns;
 }
 
@@ -140,6 +153,7 @@ void uxt_ns_free(struct uxt_ns *ns)
 	free(ns->jumpstack);
 	uxt_frag_queue_free(ns->frags);
 	uxt_icmp_limits_free(ns->icmp);
+	uxt_ct_table_free(ns->ct);
 	while (ns->backlog) {
 		struct looped *l = ns->backlog;
 
@@ -168,15 +182,50 @@ const struct uxt_host *uxt_ns_host(const struct uxt_ns *ns)
 	return ns->host;
 }
 
+static void ct_event_cb(void *ctx, enum uxt_ct_event_kind kind,
+			uint32_t mask, const struct uxt_ct *ct, uint64_t now_ns)
+{
+	struct uxt_ns *ns = ctx;
+
+	if (ns->ev.ct_event)
+		ns->ev.ct_event(ns->ev.ctx, kind, mask, ct, now_ns);
+}
+
 void uxt_ns_set_events(struct uxt_ns *ns, const struct uxt_events *ev)
 {
 	ns->ev = *ev;
+	/* an event callback is a listener (nf_conntrack_events 2) */
+	uxt_ct_table_set_events(ns->ct, ev->ct_event ? ct_event_cb : NULL, ns);
+}
+
+/*
+ * The packet the engine was given and everything it set off are done: the
+ * entries only such packets pointed at (unconfirmed ones, killed ones)
+ * go (ct.h).
+ */
+static void ct_done(struct uxt_ns *ns)
+{
+	if (ns->depth == 0 && !ns->in_softirq)
+		uxt_ct_table_release_pending(ns->ct);
 }
 
 void uxt_ns_set_time(struct uxt_ns *ns, uint64_t now_ns)
 {
 	ns->now_ns = now_ns;
+	/* entries whose time is up go, as the GC worker takes them */
+	uxt_ct_table_expire(ns->ct, now_ns);
 	uxt_frag_expire(ns->frags, ns, now_ns);
+	ct_done(ns);
+}
+
+struct uxt_ct_table *uxt_ns_ct(struct uxt_ns *ns)
+{
+	return ns->ct;
+}
+
+bool uxt_ns_ct_active(const struct uxt_ns *ns)
+{
+	return ns->ct_active;
 }
 
 uint64_t uxt_ns_time(const struct uxt_ns *ns)
@@ -292,12 +341,49 @@ static struct rt_table *compile_table(const struct uxt_table *t, uint64_t now)
 	return rt;
 }
 
+/* Whether the record needs conntrack in the namespace (its checkentry
+ * calls nf_ct_netns_get). */
+static bool xrec_needs_ct(const struct uxt_xrec *x)
+{
+	const struct uxt_ext *ext = uxt_ext_by_id(x->ext);
+
+	if (!ext)
+		return false;
+	if (ext->needs_conntrack_data)
+		return ext->needs_conntrack_data(x->data);
+	return ext->needs_conntrack;
+}
+
+/* Any rule of any table, reachable or not: the kernel checks them all. */
+static bool ruleset_needs_ct(const struct uxt_ruleset *rs)
+{
+	for (int i = 0; i < UXT_NTABLES; i++) {
+		const struct uxt_table *t = rs->tables[i];
+
+		if (!t)
+			continue;
+		for (uint32_t c = 0; c < t->nchains; c++)
+			for (uint32_t j = 0; j < t->chains[c]->nrules; j++) {
+				const struct uxt_rule *r = t->chains[c]->rules[j];
+				const struct uxt_xrec *x;
+
+				uxt_rule_foreach_match(r, x)
+					if (xrec_needs_ct(x))
+						return true;
+				if (xrec_needs_ct(uxt_rule_target(r)))
+					return true;
+			}
+	}
+	return false;
+}
+
 int uxt_ns_set_ruleset(struct uxt_ns *ns, const struct uxt_ruleset *rs,
 		       struct uxt_err *err)
 {
 	uint32_t stack = 0;
 
 	(void)err;
+	ns->ct_active = ruleset_needs_ct(rs);
 	for (int i = 0; i < UXT_NTABLES; i++) {
 		rt_table_free(ns->tables[i]);
 		ns->tables[i] = rs->tables[i] ? compile_table(rs->tables[i], ns->now_ns)
@@ -523,25 +609,98 @@ next:
 	return verdict;
 }
 
+unsigned int uxt_ns_run_table(struct uxt_ns *ns, int table, unsigned int hook,
+			      struct uxt_pkt *pkt, const struct uxt_iface *in,
+			      const struct uxt_iface *out)
+{
+	if (table < 0 || table >= UXT_NTABLES || hook >= UXT_NHOOKS ||
+	    !ns->tables[table])
+		return UXT_NF_ACCEPT;
+	return do_table(ns, ns->tables[table], hook, pkt, in, out);
+}
+
+#ifndef UXT_HAVE_NAT
 /*
- * nf_hook(): the tables at hook in priority order.  ACCEPT ends a table,
+ * Until nat.c brings nf_nat_inet_fn (ct.h, uxt_nat_hook): the nat chain
+ * runs for the first packet of each manip (DST at PREROUTING and OUTPUT,
+ * SRC at INPUT and POSTROUTING) of a NEW or RELATED entry, and the entry
+ * records a null binding (the manip's NAT_DONE bit); no address changes.
+ */
+static unsigned int nat_null_binding(struct uxt_ns *ns, unsigned int hook,
+				     struct uxt_pkt *pkt,
+				     const struct uxt_iface *in,
+				     const struct uxt_iface *out)
+{
+	uint32_t done = (hook == UXT_HOOK_PRE_ROUTING || hook == UXT_HOOK_LOCAL_OUT) ?
+				UXT_IPS_DST_NAT_DONE : UXT_IPS_SRC_NAT_DONE;
+	unsigned int v;
+
+	switch (pkt->ctinfo) {
+	case UXT_CT_NEW:
+	case UXT_CT_RELATED:
+	case UXT_CT_RELATED_REPLY:
+		break;
+	default:
+		return UXT_NF_ACCEPT;
+	}
+	if (pkt->ct->status & done)
+		return UXT_NF_ACCEPT;
+	v = do_table(ns, ns->tables[NAT_TABLE], hook, pkt, in, out);
+	if (v == UXT_NF_ACCEPT)
+		pkt->ct->status |= done;
+	return v;
+}
+#endif
+
+/* The nat table's place: nf_nat_inet_fn, only for packets with an entry
+ * (without conntrack, untracked or invalid: no NAT at all) */
+static unsigned int nat_step(struct uxt_ns *ns, unsigned int hook,
+			     struct uxt_pkt *pkt, const struct uxt_iface *in,
+			     const struct uxt_iface *out)
+{
+	if (!ns->ct_active || !pkt->ct || (pkt->ct->status & UXT_IPS_TEMPLATE))
+		return UXT_NF_ACCEPT;
+#ifdef UXT_HAVE_NAT
+	return uxt_nat_hook(ns, hook, pkt, in, out);
+#else
+	return nat_null_binding(ns, hook, pkt, in, out);
+#endif
+}
+
+/*
+ * nf_hook(): the steps at hook in priority order.  ACCEPT ends a table,
  * not the hook; anything else but ACCEPT ends the hook.
  */
 static unsigned int nf_hook(struct uxt_ns *ns, unsigned int hook,
 			    struct uxt_pkt *pkt, const struct uxt_iface *in,
 			    const struct uxt_iface *out)
 {
-	for (int i = 0; hook_tables[hook][i] >= 0; i++) {
+	ns->drop_reason = NULL;
+	for (int i = 0; hook_tables[hook][i] != STEP_END; i++) {
 		int t = hook_tables[hook][i];
 		unsigned int v;
 
+		if (t == STEP_CT_IN || t == STEP_CONFIRM) {
+			if (!ns->ct_active)
+				continue;
+			if (t == STEP_CT_IN) {
+				v = uxt_ct_in(ns, ns->ct, hook, pkt);
+				ns->drop_reason = "conntrack: table full, dropping packet";
+			} else {
+				v = uxt_ct_confirm(ns, ns->ct, pkt);
+				ns->drop_reason = "conntrack: insert failed";
+			}
+			if (v != UXT_NF_ACCEPT)
+				return UXT_NF_DROP;
+			ns->drop_reason = NULL;
+			continue;
+		}
 		if (!ns->tables[t])
 			continue;
-		/* the nat table only sees packets with a conntrack entry
-		 * (nf_nat_inet_fn) */
-		if (t == NAT_TABLE && !pkt->ct)
-			continue;
-		v = do_table(ns, ns->tables[t], hook, pkt, in, out);
+		if (t == NAT_TABLE)
+			v = nat_step(ns, hook, pkt, in, out);
+		else
+			v = do_table(ns, ns->tables[t], hook, pkt, in, out);
 		if (v != UXT_NF_ACCEPT) {
 			/* QUEUE without a listener drops */
 			return v == UXT_NF_STOLEN ? v : UXT_NF_DROP;
@@ -554,6 +713,10 @@ static unsigned int nf_hook(struct uxt_ns *ns, unsigned int hook,
 
 void uxt_ns_drop(struct uxt_ns *ns, struct uxt_pkt *pkt, const char *reason)
 {
+	/* a conntrack step's drop has a reason, a table's none */
+	if (!reason)
+		reason = ns->drop_reason;
+	ns->drop_reason = NULL;
 	if (ns->ev.drop)
 		ns->ev.drop(ns->ev.ctx, pkt, reason);
 	uxt_pkt_release(pkt);
@@ -676,6 +839,31 @@ static void output(struct uxt_ns *ns, struct uxt_pkt *pkt, bool raw_socket,
 		   const struct uxt_route_result *routed);
 
 /*
+ * nf_defrag_ipv4 at -400 of PREROUTING and OUTPUT while conntrack is
+ * active: a fragment is held until its datagram is complete, which then
+ * goes through the hook (and is cut again on output to its largest
+ * fragment's size, frag_max_size).  True when pkt goes on (whole).
+ */
+static bool ct_defrag(struct uxt_ns *ns, struct uxt_pkt *pkt, unsigned int hook)
+{
+	const char *reason = NULL;
+	int r;
+
+	if (!ns->ct_active || (!pkt->ct && pkt->ctinfo == UXT_CT_UNTRACKED) ||
+	    !(uxt_iph(pkt)->frag_off & htons(UXT_IP_MF | UXT_IP_OFFSET)))
+		return true;
+	r = uxt_frag_add_user(ns->frags, ns, pkt,
+			      hook == UXT_HOOK_PRE_ROUTING ? UXT_DEFRAG_CONNTRACK_IN :
+							     UXT_DEFRAG_CONNTRACK_OUT,
+			      &reason);
+	if (r == 1)
+		return true;
+	if (r < 0)
+		uxt_ns_drop(ns, pkt, reason);
+	return false;
+}
+
+/*
  * ip_rcv() and ip_rcv_finish().  A datagram this host sent itself comes
  * back with the route it was sent with (looped): the kernel keeps skb_dst
  * across loopback, and routing it again as input would find a local source
@@ -702,6 +890,8 @@ static void receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
 	}
 	/* ip_rcv_core() clears the control block (IPCB) */
 	memset(&pkt->opt, 0, sizeof(pkt->opt));
+	if (!ct_defrag(ns, pkt, UXT_HOOK_PRE_ROUTING))
+		return;
 	daddr = uxt_iph(pkt)->daddr;
 	if (nf_hook(ns, UXT_HOOK_PRE_ROUTING, pkt, dev, NULL) != UXT_NF_ACCEPT) {
 		uxt_ns_drop(ns, pkt, NULL);
@@ -721,6 +911,15 @@ static void receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
 		rt.src = ns->host ? uxt_host_spec_dst(ns->host, dev, iph->saddr,
 						      iph->daddr, rt.type) :
 				    iph->daddr;
+		/* loopback_xmit()'s eth_type_trans(): lo's all-zero Ethernet
+		 * header, which it keeps if a source route forwards it */
+		if (dev->loopback && pkt->mac_len == 0) {
+			memset(pkt->mac, 0, 12);
+			pkt->mac[12] = 0x08;
+			pkt->mac[13] = 0x00;
+			pkt->mac_len = 14;
+			pkt->hwtype = UXT_ARPHRD_LOOPBACK;
+		}
 	} else if (!ns->host ||
 		   uxt_host_route_input(ns->host, dev, iph->saddr, iph->daddr,
 					&rt, &reason)) {
@@ -819,12 +1018,14 @@ void uxt_ns_receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
 		pkt->outdev = NULL;
 		pkt->pkt_type = UXT_PACKET_HOST;
 		output(ns, pkt, false, NULL);
+		ct_done(ns);
 		return;
 	}
 	ns->in_softirq = true;
 	receive(ns, pkt, dev, false);
 	ns->in_softirq = false;
 	process_backlog(ns);
+	ct_done(ns);
 }
 
 /*
@@ -892,6 +1093,8 @@ static void output(struct uxt_ns *ns, struct uxt_pkt *pkt, bool raw_socket,
 			iph->id = htons(uxt_ns_next_ip_id(ns, iph->daddr));
 		uxt_ip_send_check(pkt);
 	}
+	if (!ct_defrag(ns, pkt, UXT_HOOK_LOCAL_OUT))
+		return;
 	if (nf_hook(ns, UXT_HOOK_LOCAL_OUT, pkt, NULL, dev) != UXT_NF_ACCEPT) {
 		uxt_ns_drop(ns, pkt, NULL);
 		return;
@@ -937,6 +1140,19 @@ void uxt_ns_send(struct uxt_ns *ns, struct uxt_pkt *pkt)
 		return;
 	}
 	output(ns, pkt, true, NULL);
+	ct_done(ns);
+}
+
+void uxt_ns_output(struct uxt_ns *ns, struct uxt_pkt *pkt)
+{
+	if (pkt->len < sizeof(struct uxt_iphdr) ||
+	    uxt_ip_hlen(pkt) < sizeof(struct uxt_iphdr) ||
+	    uxt_ip_hlen(pkt) > pkt->len) {
+		uxt_ns_drop(ns, pkt, "not a valid IP header");
+		return;
+	}
+	output(ns, pkt, false, NULL);
+	ct_done(ns);
 }
 
 unsigned int uxt_ns_depth(const struct uxt_ns *ns)
@@ -947,6 +1163,11 @@ unsigned int uxt_ns_depth(const struct uxt_ns *ns)
 void uxt_ns_local_out(struct uxt_ns *ns, struct uxt_pkt *pkt,
 		      const struct uxt_route_result *rt)
 {
+	if (ns->ev.local_out) {
+		/* a live front end hands it to the kernel */
+		ns->ev.local_out(ns->ev.ctx, pkt, rt);
+		return;
+	}
 	/* replies to replies cannot happen (REJECT never answers an ICMP
 	 * error or a RST), but a bound keeps a bad ruleset from recursing */
 	if (ns->depth >= 8) {
@@ -1003,4 +1224,51 @@ void uxt_ns_deliver_reassembled(struct uxt_ns *ns, struct uxt_pkt *pkt)
 struct uxt_icmp_limits *uxt_ns_icmp_limits(struct uxt_ns *ns)
 {
 	return ns->icmp;
+}
+
+/* Live front ends */
+
+unsigned int uxt_ns_hook(struct uxt_ns *ns, unsigned int hook,
+			 struct uxt_pkt *pkt, const struct uxt_iface *in,
+			 const struct uxt_iface *out)
+{
+	struct uxt_ct *before = pkt->ct;
+	unsigned int v;
+
+	if (hook >= UXT_NHOOKS)
+		return UXT_NF_DROP;
+	v = nf_hook(ns, hook, pkt, in, out);
+	/* between hooks the packet holds its entry (an unconfirmed one
+	 * included) until uxt_ns_hook_finish */
+	if (pkt->ct != before) {
+		struct uxt_ct *now = pkt->ct;
+
+		if (before) {
+			pkt->ct = before;
+			uxt_ct_pkt_release(ns->ct, pkt);
+		}
+		pkt->ct = now;
+		uxt_ct_pkt_get(ns->ct, pkt);
+	}
+	ct_done(ns);
+	return v;
+}
+
+void uxt_ns_hook_finish(struct uxt_ns *ns, struct uxt_pkt *pkt)
+{
+	uxt_ct_pkt_release(ns->ct, pkt);
+	ct_done(ns);
+	uxt_pkt_release(pkt);
+}
+
+size_t uxt_ns_counters(const struct uxt_ns *ns, int table,
+		       struct uxt_counters *out, size_t max)
+{
+	const struct rt_table *rt;
+
+	if (table < 0 || table >= UXT_NTABLES || !(rt = ns->tables[table]))
+		return 0;
+	for (uint32_t i = 0; i < rt->n && i < max; i++)
+		out[i] = rt->e[i].cnt;
+	return rt->n;
 }

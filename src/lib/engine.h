@@ -30,6 +30,7 @@
 #define UXT_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -47,6 +48,8 @@ enum uxt_nf_verdict {
 };
 
 struct uxt_ns;
+struct uxt_ct;
+struct uxt_ct_table;
 
 /* What the engine tells its front end, all optional. */
 struct uxt_events {
@@ -75,6 +78,19 @@ struct uxt_events {
 	/* An NFLOG message: the packet at hook with its group and prefix. */
 	void (*nflog)(void *ctx, const struct uxt_pkt *pkt, unsigned int hook,
 		      uint16_t group, const char *prefix, uint32_t copy_len);
+	/* Live front ends (uxt daemon), where the kernel runs the paths: a
+	 * packet the engine created (REJECT reply, ICMP error) to be handed
+	 * to the kernel as a locally generated packet, along rt.  When set,
+	 * uxt_ns_local_out() calls it instead of sending the packet through
+	 * OUTPUT and POSTROUTING itself; it consumes pkt. */
+	void (*local_out)(void *ctx, struct uxt_pkt *pkt,
+			  const struct uxt_route_result *rt);
+	/* A connection tracking event (conntrack -E): kind is an enum
+	 * uxt_ct_event_kind (NEW, UPDATE, DESTROY), event_mask the IPCT_*
+	 * bits, ct the entry as it is now, now_ns the clock (ct.h).  Setting
+	 * it makes a listener (nf_conntrack_events 2). */
+	void (*ct_event)(void *ctx, unsigned int kind, uint32_t event_mask,
+			 const struct uxt_ct *ct, uint64_t now_ns);
 };
 
 /* What a match or target sees of the packet's situation (xt_action_param). */
@@ -128,6 +144,13 @@ void uxt_ns_receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
  * input routing refuses local sources on lo): it is sent as
  * uxt_ns_local_out sends, through OUTPUT, POSTROUTING, PREROUTING, INPUT. */
 void uxt_ns_send(struct uxt_ns *ns, struct uxt_pkt *pkt);
+/*
+ * A datagram a local socket sent, as it was before the kernel fragmented
+ * it (a capture's outgoing record): routed (bound to pkt->outdev if set),
+ * OUTPUT, POSTROUTING, fragmented to the route's MTU; its header is taken
+ * as it is (the kernel already chose its IP ID, which may be 0).
+ */
+void uxt_ns_output(struct uxt_ns *ns, struct uxt_pkt *pkt);
 
 /*
  * For targets: sends a packet the kernel itself creates (a REJECT reply) as
@@ -151,6 +174,48 @@ void uxt_ns_nflog(struct uxt_ns *ns, const struct uxt_pkt *pkt,
 		  uint32_t copy_len);
 /* The next IP ID the host would give a datagram it creates. */
 uint16_t uxt_ns_next_ip_id(struct uxt_ns *ns, uint32_t daddr);
+
+/*
+ * Live front ends (uxt daemon): the kernel runs the paths and hands the
+ * packet over at one hook at a time (NFQUEUE).  uxt_ns_hook() runs what
+ * the engine runs at that hook for the packet, the tables in priority order
+ * (and whatever else the engine does at the hook), with in/out the hook's
+ * devices, and returns the verdict (UXT_NF_ACCEPT or UXT_NF_DROP, or
+ * UXT_NF_STOLEN); the packet is changed in place and not consumed.
+ * uxt_ns_hook_finish() is called once the packet has left the hooks
+ * (delivered, sent, or dropped by anyone): it releases what the engine
+ * holds for it and the packet.
+ */
+unsigned int uxt_ns_hook(struct uxt_ns *ns, unsigned int hook,
+			 struct uxt_pkt *pkt, const struct uxt_iface *in,
+			 const struct uxt_iface *out);
+void uxt_ns_hook_finish(struct uxt_ns *ns, struct uxt_pkt *pkt);
+/*
+ * The live counters of the compiled table (uxt_table_defs index) in the
+ * order the table holds them: chain by chain, each chain's rules and then
+ * its tail (a built-in chain's policy, a user chain's RETURN).  Copies at
+ * most max and returns how many there are (0 for a table not compiled).
+ */
+size_t uxt_ns_counters(const struct uxt_ns *ns, int table,
+		       struct uxt_counters *out, size_t max);
+
+/*
+ * Connection tracking (ct.h): the namespace's table, and whether conntrack
+ * is active, which it is while the ruleset has a rule that needs it
+ * (kernel-behaviour.md 0.1: an extension with needs_conntrack).  Only then
+ * do the conntrack steps run at the hooks (defrag at -400, nf_conntrack_in
+ * at -200, confirm at INT_MAX) and the nat table.
+ */
+struct uxt_ct_table *uxt_ns_ct(struct uxt_ns *ns);
+bool uxt_ns_ct_active(const struct uxt_ns *ns);
+/*
+ * For NAT (nat.c's uxt_nat_hook): walks table (a uxt_table_defs index) at
+ * hook for pkt, as the engine walks its tables; ACCEPT when the table does
+ * not exist or has no chain at hook.
+ */
+unsigned int uxt_ns_run_table(struct uxt_ns *ns, int table, unsigned int hook,
+			      struct uxt_pkt *pkt, const struct uxt_iface *in,
+			      const struct uxt_iface *out);
 
 /* For frag.c: a reassembled datagram goes on to INPUT; a fragment leaves
  * through dev.  Both consume pkt. */

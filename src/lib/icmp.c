@@ -399,10 +399,11 @@ void uxt_icmp_send_dev(struct uxt_ns *ns, const struct uxt_pkt *pkt,
 	 * this host, or sent out of lo (or looped back through it); a source
 	 * route going on from here has the route to its next hop, which does
 	 * not */
-	saddr = (!pkt->opt.srr_is_hit && uxt_host_is_local(h, iph->daddr)) ||
-			(pkt->outdev && pkt->outdev->loopback) ||
-			(pkt->indev && pkt->indev->loopback) ?
-		iph->daddr : 0;
+	saddr = !pkt->opt.srr_is_hit &&
+				(uxt_host_is_local(h, iph->daddr) ||
+				 (pkt->outdev && pkt->outdev->loopback) ||
+				 (pkt->indev && pkt->indev->loopback)) ?
+			iph->daddr : 0;
 	tos = uxt_icmp_type_is_error(type) ?
 		      (uint8_t)((iph->tos & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL) :
 		      iph->tos;

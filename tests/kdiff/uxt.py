@@ -157,6 +157,9 @@ class Uxt:
             os.makedirs(nfdir)
             args = ["replay", inp, key[0], key[1], "-w", out, "--log", log,
                     "--json", "--trace", "--nflog-dir", nfdir]
+            if key[0] == "-o":
+                # dut sent them from a raw socket (IP_HDRINCL)
+                args.append("--raw-sends")
             run = Run(args, members)
             res.runs.append(run)
             try:
@@ -252,7 +255,9 @@ class Uxt:
                         write_pcap(inp, records)
                         try:
                             dut.run([self.prog("uxt"), "replay", inp, key[0],
-                                     key[1], "--json"], env=env,
+                                     key[1], "--json"] +
+                                    (["--raw-sends"] if key[0] == "-o" else []),
+                                    env=env,
                                     timeout=REPLAY_TIMEOUT)
                         except subprocess.TimeoutExpired:
                             return "uxt replay timed out (case %d)" % \
@@ -273,8 +278,9 @@ class Uxt:
         for n, (key, _cases) in enumerate(self.groups(batch)):
             inp = os.path.join(bdir, "in-%d.pcap" % n)
             lines.append("UXT_STATE=%s ip netns exec %s %s replay %s %s %s "
-                         "--json --trace" % (state, ns, self.prog("uxt"), inp,
-                                             key[0], key[1]))
+                         "--json --trace%s" % (
+                             state, ns, self.prog("uxt"), inp, key[0], key[1],
+                             " --raw-sends" if key[0] == "-o" else ""))
         lines.append("UXT_STATE=%s ip netns exec %s %s -c" % (
             state, ns, self.prog("iptables-save")))
         return lines
