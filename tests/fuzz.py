@@ -8,7 +8,7 @@ import subprocess
 
 from common import ROOT
 
-TARGETS = ["args", "restore", "state", "packet"]
+TARGETS = ["args", "restore", "state", "packet", "ct", "ctpkt"]
 
 
 def run(res, opts):

@@ -20,7 +20,9 @@ Compared per case: the datagrams that left, byte for byte, per device; the
 log lines; which rules and policies counted the case.  Per batch: the whole
 iptables-save -c (rules, policies, packet and byte counters) and the NFLOG
 messages.  Normalised: only the IP ID (and header checksum) of ICMP errors
-dut creates, where the kernel picks the ID, and timestamps.  Details in
+dut creates, where the kernel picks the ID, and timestamps (NFLOG's, and
+the clock times an IP timestamp option records, within a tolerance; see
+compare.py).  dut's accept_source_route is set per batch.  Details in
 tests/kdiff/ (netns.py the test bed, gen.py the generators, kernel.py and
 uxt.py the two sides, compare.py the comparison, suite.py the run).
 

@@ -15,8 +15,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import Results  # noqa: E402
 
 SUITES = ["conformance", "differential", "seed", "concurrency", "fuzz",
-          "host_routing", "packet_units", "match_units", "log_units",
-          "front_doors", "seed_packets", "kernel_diff", "real_traffic"]
+          "host_routing", "packet_units", "match_units", "classify_units", "log_units",
+          "front_doors", "seed_packets", "kernel_diff", "real_traffic", "live",
+          "conntrack_cli", "ct_units", "nat_units", "ct_diff"]
 
 
 def main():

@@ -70,6 +70,9 @@ struct cli_state {
 int cli_state_open(struct cli_state *st, struct uxt_err *e);
 int cli_state_lock_load(struct cli_state *st, int wait, struct uxt_err *e);
 int cli_state_commit(struct cli_state *st, struct uxt_err *e);
+/* Loads without taking the lock (iptables-save), except when a daemon
+ * serves the state: then locked, with its live counters. */
+int cli_state_load_unlocked(struct cli_state *st, struct uxt_err *e);
 void cli_state_close(struct cli_state *st);
 
 /*
@@ -99,6 +102,10 @@ int iptables_save_main(int argc, char **argv);
 int uxt_inject_main(int argc, char **argv);
 int uxt_replay_main(int argc, char **argv);
 int uxt_host_main(int argc, char **argv);
+int uxt_daemon_main(int argc, char **argv);
+/* conntrack (conntrack.c) and uxt sysctl (sysctl.c) */
+int conntrack_main(int argc, char **argv);
+int uxt_sysctl_main(int argc, char **argv);
 int iptables_restore_main(int argc, char **argv);
 /* iptables-restore reading from input when no file is named (fuzzing) */
 int iptables_restore_run(int argc, char **argv, FILE *input);

@@ -282,8 +282,10 @@ int uxt_inject_main(int argc, char **argv)
 		help(&io.out);
 		goto out;
 	}
-	if (!c.ps.have_time)
+	if (!c.ps.have_time) {
 		c.ps.time_ns = wall_clock_ns();
+		c.ps.wall_clock = true;
+	}
 	c.spec.time_ns = c.ps.time_ns;
 	if (ps_start(&s, &c.ps, &io, &e)) {
 		status = report(&io, &e);

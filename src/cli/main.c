@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * uxt: the multi-call binary.  It answers to the name it was called by
- * (iptables, iptables-save, iptables-restore, and the iptables-uxt* names
- * used when installed beside the system's iptables), or to its first
- * argument: "uxt iptables -L", as xtables-legacy-multi does.
+ * (iptables, iptables-save, iptables-restore, conntrack, and the
+ * iptables-uxt* names used when installed beside the system's iptables),
+ * or to its first argument: "uxt iptables -L", as xtables-legacy-multi
+ * does.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,9 @@ static const struct {
 	{"inject", uxt_inject_main},
 	{"replay", uxt_replay_main},
 	{"host", uxt_host_main},
+	{"conntrack", conntrack_main},
+	{"sysctl", uxt_sysctl_main},
+	{"daemon", uxt_daemon_main},
 };
 
 static int (*lookup(const char *path))(int, char **)
@@ -46,7 +50,10 @@ static void usage(FILE *f)
 	      "  iptables-restore ARGS  as iptables-restore(8); also iptables-uxt-restore\n"
 	      "  inject ARGS            one packet through the namespace's ruleset\n"
 	      "  replay FILE ARGS       a capture through the namespace's ruleset\n"
-	      "  host [ARGS]            the host model: interfaces, addresses, routes\n\n"
+	      "  host [ARGS]            the host model: interfaces, addresses, routes\n"
+	      "  conntrack ARGS         as conntrack(8) of conntrack-tools 1.4.7\n"
+	      "  sysctl ARGS            the namespace's net.netfilter settings, as sysctl(8)\n"
+	      "  daemon [ARGS]          filter this namespace's live traffic (NFQUEUE)\n\n"
 	      "The state of each network namespace is kept under /run/uxtables (root)\n"
 	      "or $XDG_RUNTIME_DIR/uxtables; UXT_STATE=DIR names another one.\n",
 	      f);

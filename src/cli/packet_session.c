@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ct.h"
 #include "ct_events.h"
 #include "ext.h"
 #include "nflog_pcap.h"
@@ -92,6 +93,7 @@ struct ps_session {
 	struct uxt_err pending;		/* first failure of an output */
 	bool failed;
 	struct ctev_writer *ctev;	/* the state's conntrack event log */
+	bool ct_found;			/* the state had a conntrack table */
 };
 
 static void *ps_alloc(size_t n)
@@ -309,17 +311,19 @@ static void ev_xmit(void *ctx, const struct uxt_pkt *pkt,
 	r->outs = grow(r->outs, &r->outs_cap, r->nouts + 1, sizeof(*r->outs));
 	o = &r->outs[r->nouts++];
 	snprintf(o->dev, sizeof(o->dev), "%s", dev ? dev->name : "");
-	uxt_buf_reset(&s->scratch);
-	uxt_pkt_summary(&s->scratch, pkt->data, pkt->len);
-	o->summary = dup_str(uxt_buf_str(&s->scratch));
-	hex = ps_alloc((size_t)pkt->len * 2 + 1);
-	for (uint32_t i = 0; i < pkt->len; i++) {
-		static const char digits[] = "0123456789abcdef";
+	if (!s->opt.quiet) {
+		uxt_buf_reset(&s->scratch);
+		uxt_pkt_summary(&s->scratch, pkt->data, pkt->len);
+		o->summary = dup_str(uxt_buf_str(&s->scratch));
+		hex = ps_alloc((size_t)pkt->len * 2 + 1);
+		for (uint32_t i = 0; i < pkt->len; i++) {
+			static const char digits[] = "0123456789abcdef";
 
-		hex[2 * i] = digits[pkt->data[i] >> 4];
-		hex[2 * i + 1] = digits[pkt->data[i] & 15];
+			hex[2 * i] = digits[pkt->data[i] >> 4];
+			hex[2 * i + 1] = digits[pkt->data[i] & 15];
+		}
+		o->hex = hex;
 	}
-	o->hex = hex;
 	/* what the replay itself makes of a received datagram; a datagram
 	 * the capture says this host sent is its own record */
 	if (s->entry == PS_ENTRY_RECEIVED)
@@ -466,13 +470,18 @@ int ps_start(struct ps_session **sp, const struct ps_options *o,
 	if (cli_state_lock_load(&s->st, 0, e))
 		return -1;
 	s->ns = uxt_ns_new();
-	if (load_host(s, e))
+	if (uxt_ns_classifier_from_env(s->ns, e) || load_host(s, e))
 		return -1;
 	uxt_ns_set_time(s->ns, o->time_ns);
 	if (uxt_ns_set_ruleset(s->ns, &s->st.rs, e))
 		return -1;
 	ev.ctx = s;
 	uxt_ns_set_events(s->ns, &ev);
+	/* the state's conntrack table, brought to the first packet's time
+	 * (what expired meanwhile goes, with its events) */
+	if (uxt_store_load_ct(&s->st.store, uxt_ns_ct(s->ns), &s->ct_found, e))
+		return -1;
+	uxt_ns_set_time(s->ns, o->time_ns);
 	if (o->log_path) {
 		s->log_fd = open(o->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 				 0644);
@@ -713,14 +722,16 @@ static const struct ps_result *handle(struct ps_session *s, uint64_t number,
 				      const struct uxt_iface *in_dev,
 				      enum ps_entry entry)
 {
-	char *summary;
+	char *summary = NULL;
 
 	if (!s->rec_started)
 		record_reset(&s->rec);
 	s->rec_started = false;
-	uxt_buf_reset(&s->scratch);
-	uxt_pkt_summary(&s->scratch, pkt->data, pkt->len);
-	summary = dup_str(uxt_buf_str(&s->scratch));
+	if (!s->opt.quiet) {
+		uxt_buf_reset(&s->scratch);
+		uxt_pkt_summary(&s->scratch, pkt->data, pkt->len);
+		summary = dup_str(uxt_buf_str(&s->scratch));
+	}
 	s->count++;
 	s->entry = (int)entry;
 	if (entry == PS_ENTRY_RECEIVED)
@@ -730,7 +741,9 @@ static const struct ps_result *handle(struct ps_session *s, uint64_t number,
 	else
 		uxt_ns_output(s->ns, pkt);
 	settle(&s->rec);
-	if (s->opt.json)
+	if (s->opt.quiet)
+		;
+	else if (s->opt.json)
 		print_json(s, number, summary, NULL);
 	else
 		print_text(s, number, summary);
@@ -773,7 +786,9 @@ bool ps_sent_by_replay(struct ps_session *s, const unsigned char *data,
 void ps_skip(struct ps_session *s, uint64_t number, const char *reason)
 {
 	s->skipped++;
-	if (s->opt.json) {
+	if (s->opt.quiet) {
+		;
+	} else if (s->opt.json) {
 		char text[200];
 
 		snprintf(text, sizeof(text), "skipped: %s", reason);
@@ -832,6 +847,12 @@ int ps_finish(struct ps_session *s, bool list, struct uxt_err *e)
 		uxt_ns_sync_ruleset(s->ns, &s->st.rs);
 		/* nothing to keep when no table exists */
 		if (s->st.rs.ntables > 0 && cli_state_commit(&s->st, &ce))
+			fail_once(s, &ce);
+		/* the conntrack table, with the clock of the last packet */
+		uxt_ct_table_set_wall_clock(uxt_ns_ct(s->ns), s->opt.wall_clock);
+		if ((s->ct_found || uxt_ns_ct_active(s->ns) ||
+		     uxt_ct_table_count(uxt_ns_ct(s->ns)) > 0) &&
+		    uxt_store_commit_ct(&s->st.store, uxt_ns_ct(s->ns), &ce))
 			fail_once(s, &ce);
 	}
 	if (s->wout && uxt_pcap_close_write(s->wout, &ce))

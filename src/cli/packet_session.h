@@ -61,7 +61,10 @@ struct ps_options {
 	const char *nflog_dir;
 	bool have_time;		/* --time */
 	uint64_t time_ns;
+	bool wall_clock;	/* time_ns is the wall clock (inject without
+				 * --time): saved with the conntrack table */
 	const char *write_path;	/* replay -w: the packets that leave */
+	bool quiet;		/* replay -q: no per-packet report */
 };
 
 /* One of the shared options (PS_OPT_*).  0, or -1 with e set. */

@@ -32,6 +32,7 @@ enum {
 	OPT_OUT = 'o',
 	OPT_WRITE = 'w',
 	OPT_HELP = 'h',
+	OPT_QUIET = 'q',
 	OPT_RAW_SENDS = 0x200,
 };
 
@@ -41,6 +42,7 @@ static const struct uxt_option replay_opts[] = {
 	{"write", 1, OPT_WRITE},
 	{"help", 0, OPT_HELP},
 	{"raw-sends", 0, OPT_RAW_SENDS},
+	{"quiet", 0, OPT_QUIET},
 	PS_LONGOPTS,
 	{NULL, 0, 0},
 };
@@ -48,7 +50,7 @@ static const struct uxt_option replay_opts[] = {
 static void help(struct uxt_buf *b)
 {
 	uxt_buf_puts(b,
-		"Usage: uxt replay FILE [-i IFACE | -o IFACE] [-w OUT] [--raw-sends]\n"
+		"Usage: uxt replay FILE [-i IFACE | -o IFACE] [-w OUT] [-q] [--raw-sends]\n"
 		"                  [--host FILE] [--trace] [--json] [--log FILE]\n"
 		"                  [--nflog-dir DIR]\n"
 		"\n"
@@ -61,6 +63,7 @@ static void help(struct uxt_buf *b)
 		"  -o, --out-interface IFACE  ... were sent by this host out of IFACE\n"
 		"  -w, --write OUT            write the packets that leave to OUT (pcap, Linux\n"
 		"                             cooked v2 with the outgoing interface)\n"
+		"  -q, --quiet                no per-packet report: only the counters at the end\n"
 		"  --raw-sends                packets this host sent come from raw sockets\n"
 		"                             (IP_HDRINCL): each passes OUTPUT as it is, with an\n"
 		"                             IP ID of 0 filled in (default: its own stack sent\n"
@@ -111,7 +114,7 @@ static int parse(struct replay_cmd *c, struct cli_io *io, int argc,
 
 	memset(&g, 0, sizeof(g));
 	uxt_getopt_init(&g, &io->err, 1);
-	while ((opt = uxt_getopt_long(&g, argc, argv, "hi:o:w:", replay_opts,
+	while ((opt = uxt_getopt_long(&g, argc, argv, "hi:o:qw:", replay_opts,
 				      NULL)) != -1) {
 		switch (opt) {
 		case OPT_IN:
@@ -125,6 +128,9 @@ static int parse(struct replay_cmd *c, struct cli_io *io, int argc,
 			break;
 		case OPT_RAW_SENDS:
 			c->raw_sends = true;
+			break;
+		case OPT_QUIET:
+			c->ps.quiet = true;
 			break;
 		case OPT_HELP:
 			c->help = true;
@@ -457,6 +463,13 @@ int uxt_replay_main(int argc, char **argv)
 		if (!why && uxt_pkt_init_copy(&pkt, f.ip, (uint32_t)f.ip_len,
 					      (uint32_t)f.ip_len))
 			why = "out of memory";
+		if (!why && !in && out && out->loopback && f.dir == UXT_FRAME_DIR_OUT) {
+			/* a capture on any device may keep both copies of what
+			 * crosses lo; libpcap keeps the received one */
+			uxt_pkt_release(&pkt);
+			why = "the outgoing copy of a datagram on lo (its "
+			      "received copy is replayed)";
+		}
 		if (!why && !in &&
 		    ps_sent_by_replay(s, f.ip, f.ip_len, out)) {
 			uxt_pkt_release(&pkt);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ctl.h"
 
 void cli_io_init(struct cli_io *io, const char *prog)
 {
@@ -126,6 +127,10 @@ int cli_state_lock_load(struct cli_state *st, int wait, struct uxt_err *e)
 		if (uxt_store_lock(&st->store, wait, e))
 			return -1;
 		st->locked = true;
+		/* a daemon serving this state writes its live counters into
+		 * it first (ctl.h) */
+		if (ctl_sync(st->store.dir, e))
+			return -1;
 	}
 	if (!st->loaded) {
 		if (uxt_store_load(&st->store, &st->rs, e))
@@ -137,7 +142,25 @@ int cli_state_lock_load(struct cli_state *st, int wait, struct uxt_err *e)
 
 int cli_state_commit(struct cli_state *st, struct uxt_err *e)
 {
-	return uxt_store_commit(&st->store, &st->rs, e);
+	if (uxt_store_commit(&st->store, &st->rs, e))
+		return -1;
+	/* a daemon serving this state applies it before the command ends */
+	return ctl_reload(st->store.dir, e);
+}
+
+int cli_state_load_unlocked(struct cli_state *st, struct uxt_err *e)
+{
+	int ret;
+
+	/* without a daemon a reader needs no lock: a commit replaces the
+	 * file whole; with one, the live counters come in under the lock */
+	if (!ctl_serves(st->store.dir))
+		ret = uxt_store_load(&st->store, &st->rs, e);
+	else
+		ret = cli_state_lock_load(st, 0, e);
+	if (ret == 0)
+		st->loaded = true;
+	return ret;
 }
 
 void cli_state_close(struct cli_state *st)

@@ -67,9 +67,8 @@ static int do_output(struct cli_io *io, struct cli_state *st,
 
 	uxt_err_clear(&e);
 	if (!tablename) {
-		if (uxt_store_load(&st->store, &st->rs, &e))
+		if (cli_state_load_unlocked(st, &e))
 			return cli_report(io, &e);
-		st->loaded = true;
 		for (int i = 0; i < st->rs.ntables; i++)
 			dump_table(&io->out, st->rs.tables[st->rs.order[i]], counters);
 		return 0;

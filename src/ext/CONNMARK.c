@@ -16,11 +16,15 @@
  * overwrite the mask an earlier --set-xmark chose, as in iptables.
  *
  * Kernel side (xt_connmark.c connmark_tg_check_v2): shift_dir must be left
- * or right and shift_bits below 32; no table restriction.
+ * or right and shift_bits below 32; no table restriction.  It needs
+ * conntrack in the namespace.  Packet side (connmark_tg_shift): without an
+ * entry nothing happens; a changed ctmark raises IPCT_MARK.
  */
 #include <errno.h>
 #include <stddef.h>
 
+#include "ct.h"
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
 
@@ -273,6 +277,47 @@ static int connmark_tg_check(const struct uxt_check_call *call)
 	return 0;
 }
 
+static uint32_t shifted(const struct uxt_connmark_tginfo2 *info, uint32_t v)
+{
+	/* shift_bits < 32 (checked) */
+	return info->shift_dir == UXT_SHIFT_RIGHT ? v >> info->shift_bits :
+						    v << info->shift_bits;
+}
+
+static unsigned int connmark_tg(struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_connmark_tginfo2 *info = par->info;
+	struct uxt_ct *ct = pkt->ct;
+	uint32_t newmark;
+
+	if (!ct)
+		return UXT_XT_CONTINUE;
+	switch (info->mode) {
+	case UXT_CONNMARK_SET:
+		newmark = shifted(info, (ct->mark & ~info->ctmask) ^ info->ctmark);
+		if (ct->mark != newmark) {
+			ct->mark = newmark;
+			uxt_ct_event(ct, UXT_IPCT_MARK);
+		}
+		break;
+	case UXT_CONNMARK_SAVE:
+		newmark = (ct->mark & ~info->ctmask) ^
+			  shifted(info, pkt->mark & info->nfmask);
+		if (ct->mark != newmark) {
+			ct->mark = newmark;
+			uxt_ct_event(ct, UXT_IPCT_MARK);
+		}
+		break;
+	case UXT_CONNMARK_RESTORE:
+		pkt->mark = (pkt->mark & ~info->nfmask) ^
+			    shifted(info, ct->mark & info->ctmask);
+		break;
+	default:
+		break;
+	}
+	return UXT_XT_CONTINUE;
+}
+
 const struct uxt_ext uxt_ext_CONNMARK = {
 	.name = "CONNMARK",
 	.revision = 2,
@@ -288,4 +333,6 @@ const struct uxt_ext uxt_ext_CONNMARK = {
 	.print = connmark_tg_print,
 	.save = connmark_tg_save,
 	.check = connmark_tg_check,
+	.needs_conntrack = true,
+	.target = connmark_tg,
 };

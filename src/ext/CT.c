@@ -9,7 +9,17 @@
  * Kernel side as xt_CT: raw table only.  A rule that does not say
  * --notrack gets a conntrack template: a --helper must exist for the rule's
  * protocol (given without "!"), and a --timeout names a timeout policy,
- * of which there are none here.
+ * of which there are none here.  Only such a rule needs conntrack in the
+ * namespace (NOTRACK alone does not enable it).
+ *
+ * Packet side (xt_ct_target): a packet that already has an entry (looped
+ * back) or is untracked is left alone; --notrack makes it untracked; else
+ * it carries the rule's template (its live state) until conntrack runs,
+ * which gives the new entry the template's zone (--zone, --zone-orig,
+ * --zone-reply; "mark" takes the packet's mark then) and reports only the
+ * --ctevents events.  --helper is accepted and kept in the template, but
+ * helpers and expectations are not modelled, so the entry gets none;
+ * --expevents concerns expectations only.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -18,6 +28,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ct.h"
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
 
@@ -351,6 +363,36 @@ static int CT_check(const struct uxt_check_call *call)
 	return 0;
 }
 
+static bool CT_needs_conntrack(const void *data)
+{
+	const struct uxt_ct_info *info = data;
+
+	return !(info->flags & UXT_CT_NOTRACK);
+}
+
+static void CT_priv_init(void *priv, const void *data, uint64_t now_ns)
+{
+	const struct uxt_ct_info *info = data;
+	char helper[sizeof(info->helper) + 1];
+
+	(void)now_ns;
+	memcpy(helper, info->helper, sizeof(info->helper));
+	helper[sizeof(info->helper)] = '\0';
+	uxt_ct_template_init(priv, info->zone, info->flags, info->ct_events,
+			     info->exp_events, helper);
+}
+
+static unsigned int CT_target(struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_ct_info *info = par->info;
+
+	if (info->flags & UXT_CT_NOTRACK)
+		uxt_ct_set_untracked(pkt);
+	else if (par->priv)
+		uxt_ct_set_template(pkt, par->priv);
+	return UXT_XT_CONTINUE;
+}
+
 const struct uxt_ext uxt_ext_CT = {
 	.name = "CT",
 	.revision = 2,
@@ -366,6 +408,10 @@ const struct uxt_ext uxt_ext_CT = {
 	.alias = CT_alias,
 	.table = "raw",
 	.check = CT_check,
+	.needs_conntrack_data = CT_needs_conntrack,
+	.target = CT_target,
+	.priv_size = sizeof(struct uxt_ct_template),
+	.priv_init = CT_priv_init,
 };
 
 static const struct uxt_opt NOTRACK_opts[] = {

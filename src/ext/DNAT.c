@@ -3,9 +3,12 @@
  * DNAT target, revision 2 (struct nf_nat_range2), which iptables 1.8.9
  * uses on a current kernel: --to-destination [ip[-ip]][:port[-port[/base]]],
  * --random, --persistent.  Kernel side as xt_nat: nat table, PREROUTING and
- * OUTPUT only.
+ * OUTPUT only; the packet side (xt_dnat_target_v2) binds the connection's
+ * destination (nat.h).
  */
+#include "engine.h"
 #include "ext.h"
+#include "nat.h"
 #include "nat_range.h"
 
 static void DNAT_help(struct uxt_buf *out)
@@ -42,6 +45,17 @@ static void DNAT_save(struct uxt_buf *out, const struct uxt_ip *ip,
 	uxt_nat_print_range2(out, data, "--to-destination ", "--", false);
 }
 
+/* xt_dnat_target_v2(): for the first packet of a connection */
+static unsigned int DNAT_target(struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	struct uxt_nat_range range;
+
+	if (!pkt->ct)
+		return UXT_NF_ACCEPT;
+	uxt_nat_range_from_range2(&range, par->info);
+	return uxt_nat_setup_info(par->ns, pkt->ct, &range, UXT_NAT_MANIP_DST);
+}
+
 const struct uxt_ext uxt_ext_DNAT = {
 	.name = "DNAT",
 	.revision = 2,
@@ -58,4 +72,6 @@ const struct uxt_ext uxt_ext_DNAT = {
 	.save = DNAT_save,
 	.table = "nat",
 	.hooks = (1u << UXT_HOOK_PRE_ROUTING) | (1u << UXT_HOOK_LOCAL_OUT),
+	.needs_conntrack = true,
+	.target = DNAT_target,
 };

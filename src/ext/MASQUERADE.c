@@ -2,9 +2,13 @@
 /*
  * MASQUERADE target (IPv4 "multi range compat" layout): --to-ports
  * port[-port], --random, --random-fully.  Kernel side as xt_MASQUERADE:
- * nat table, POSTROUTING only, one range without addresses.
+ * nat table, POSTROUTING only, one range without addresses; the packet
+ * side (masquerade_tg) binds the connection's source to the address the
+ * outgoing device has toward the next hop (nat.h).
  */
+#include "engine.h"
 #include "ext.h"
+#include "nat.h"
 #include "nat_range.h"
 
 static void MASQUERADE_help(struct uxt_buf *out)
@@ -49,6 +53,18 @@ static int MASQUERADE_check(const struct uxt_check_call *call)
 	return uxt_nat_check_mrc(call, true);
 }
 
+/* masquerade_tg(): the range's flags and ports; the address is chosen */
+static unsigned int MASQUERADE_target(struct uxt_pkt *pkt,
+				      struct uxt_xt_param *par)
+{
+	const struct uxt_nat_ipv4_mrc *mr = par->info;
+	struct uxt_nat_range range;
+
+	uxt_nat_range_from_compat(&range, &mr->range[0]);
+	range.min_addr = range.max_addr = 0;
+	return uxt_nat_masquerade(par->ns, pkt, &range, par->out);
+}
+
 const struct uxt_ext uxt_ext_MASQUERADE = {
 	.name = "MASQUERADE",
 	.revision = 0,
@@ -65,4 +81,6 @@ const struct uxt_ext uxt_ext_MASQUERADE = {
 	.table = "nat",
 	.hooks = 1u << UXT_HOOK_POST_ROUTING,
 	.check = MASQUERADE_check,
+	.needs_conntrack = true,
+	.target = MASQUERADE_target,
 };

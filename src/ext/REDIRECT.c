@@ -2,9 +2,13 @@
 /*
  * REDIRECT target (IPv4 "multi range compat" layout): --to-ports
  * port[-port], --random.  Kernel side as xt_REDIRECT: nat table,
- * PREROUTING and OUTPUT, one range without addresses.
+ * PREROUTING and OUTPUT, one range without addresses; the packet side
+ * (redirect_tg4) binds the connection's destination to this host: the
+ * incoming device's first address, or 127.0.0.1 at OUTPUT (nat.h).
  */
+#include "engine.h"
 #include "ext.h"
+#include "nat.h"
 #include "nat_range.h"
 
 static void REDIRECT_help(struct uxt_buf *out)
@@ -44,6 +48,20 @@ static int REDIRECT_check(const struct uxt_check_call *call)
 	return uxt_nat_check_mrc(call, true);
 }
 
+/* redirect_tg4(): the range's flags and ports */
+static unsigned int REDIRECT_target(struct uxt_pkt *pkt,
+				    struct uxt_xt_param *par)
+{
+	const struct uxt_nat_ipv4_mrc *mr = par->info;
+	struct uxt_nat_range range;
+
+	if (!pkt->ct)
+		return UXT_NF_ACCEPT;
+	uxt_nat_range_from_compat(&range, &mr->range[0]);
+	range.min_addr = range.max_addr = 0;
+	return uxt_nat_redirect(par->ns, pkt, &range, par->hook, par->in);
+}
+
 const struct uxt_ext uxt_ext_REDIRECT = {
 	.name = "REDIRECT",
 	.revision = 0,
@@ -60,4 +78,6 @@ const struct uxt_ext uxt_ext_REDIRECT = {
 	.table = "nat",
 	.hooks = (1u << UXT_HOOK_PRE_ROUTING) | (1u << UXT_HOOK_LOCAL_OUT),
 	.check = REDIRECT_check,
+	.needs_conntrack = true,
+	.target = REDIRECT_target,
 };

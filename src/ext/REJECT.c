@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ct.h"
 #include "engine.h"
 #include "ext.h"
 #include "icmp.h"
@@ -179,10 +180,6 @@ static int REJECT_check(const struct uxt_check_call *call)
 #define IPPROTO_GRE_NUM 47
 #define IPPROTO_DCCP_NUM 33
 #define IPPROTO_UDPLITE_NUM 136
-/* nf_conntrack_common.h, for nf_ct_attach */
-#define CT_RELATED 1
-#define CT_IS_REPLY 3
-#define CT_RELATED_REPLY 4
 
 /*
  * nf_ip_checksum() for a packet the kernel has not verified
@@ -314,11 +311,6 @@ static void send_reset(struct uxt_ns *ns, const struct uxt_pkt *pkt)
 	/* IP4_REPLY_MARK without fwmark_reflect */
 	rst.mark = 0;
 	rst.tstamp_ns = uxt_ns_time(ns);
-	if (pkt->ct) {
-		/* nf_ct_attach() */
-		rst.ct = pkt->ct;
-		rst.ctinfo = pkt->ctinfo >= CT_IS_REPLY ? CT_RELATED : CT_RELATED_REPLY;
-	}
 	/* ip_route_me_harder(): from the address the segment was sent to,
 	 * which need not be this host's (FLOWI_FLAG_ANYSRC) */
 	if (uxt_host_route_output_anysrc(uxt_ns_host(ns), niph->saddr,
@@ -327,6 +319,9 @@ static void send_reset(struct uxt_ns *ns, const struct uxt_pkt *pkt)
 		uxt_pkt_release(&rst);
 		return;
 	}
+	/* nf_ct_attach(), and the connection is closing */
+	uxt_ct_attach(&rst, pkt);
+	uxt_ct_set_closing(pkt->ct);
 	uxt_ns_local_out(ns, &rst, &rt);
 }
 

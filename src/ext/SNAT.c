@@ -3,9 +3,12 @@
  * SNAT target, revision 0 (the IPv4 "multi range compat" layout), the only
  * IPv4 revision iptables 1.8.9 knows: --to-source [ip[-ip]][:port[-port]],
  * --random, --random-fully, --persistent.  Kernel side as xt_nat: nat
- * table, POSTROUTING and INPUT, exactly one range.
+ * table, POSTROUTING and INPUT, exactly one range; the packet side
+ * (xt_snat_target_v0) binds the connection's source (nat.h).
  */
+#include "engine.h"
 #include "ext.h"
+#include "nat.h"
 #include "nat_range.h"
 
 static void SNAT_help(struct uxt_buf *out)
@@ -49,6 +52,19 @@ static int SNAT_check(const struct uxt_check_call *call)
 	return uxt_nat_check_mrc(call, false);
 }
 
+/* xt_snat_target_v0(): only for the first packet of a connection (NEW or
+ * RELATED), which the nat table alone sees */
+static unsigned int SNAT_target(struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_nat_ipv4_mrc *mr = par->info;
+	struct uxt_nat_range range;
+
+	if (!pkt->ct)
+		return UXT_NF_ACCEPT;
+	uxt_nat_range_from_compat(&range, &mr->range[0]);
+	return uxt_nat_setup_info(par->ns, pkt->ct, &range, UXT_NAT_MANIP_SRC);
+}
+
 const struct uxt_ext uxt_ext_SNAT = {
 	.name = "SNAT",
 	.revision = 0,
@@ -67,4 +83,6 @@ const struct uxt_ext uxt_ext_SNAT = {
 	.table = "nat",
 	.hooks = (1u << UXT_HOOK_POST_ROUTING) | (1u << UXT_HOOK_LOCAL_IN),
 	.check = SNAT_check,
+	.needs_conntrack = true,
+	.target = SNAT_target,
 };

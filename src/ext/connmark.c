@@ -5,12 +5,15 @@
  * Command line as libxt_connmark revision 1 (x6 style, one mandatory
  * "--mark value[/mask]"); kernel side as xt_connmark's match revision 1,
  * whose checkentry only enables conntrack in the namespace (nothing it can
- * reject here) and which has no table, hook or protocol restriction.
+ * reject here) and which has no table, hook or protocol restriction.  A
+ * packet without an entry never matches, inverted or not.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ct.h"
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
 
@@ -75,6 +78,16 @@ static void connmark_save(struct uxt_buf *b, const struct uxt_ip *ip,
 	uxt_print_mark_mask(b, info->mark, info->mask);
 }
 
+static bool connmark_mt(const struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_connmark_mtinfo1 *info = par->info;
+	const struct uxt_ct *ct = pkt->ct;
+
+	if (!ct)
+		return false;
+	return ((ct->mark & info->mask) == info->mark) ^ (info->invert != 0);
+}
+
 const struct uxt_ext uxt_ext_connmark = {
 	.name = "connmark",
 	.revision = 1,
@@ -87,4 +100,6 @@ const struct uxt_ext uxt_ext_connmark = {
 	.parse = connmark_parse,
 	.print = connmark_print,
 	.save = connmark_save,
+	.needs_conntrack = true,
+	.match = connmark_mt,
 };

@@ -11,7 +11,11 @@
  *
  * Kernel side as xt_conntrack: its checkentry only enables conntrack in the
  * namespace, so there is nothing to reject and no table, hook or protocol
- * restriction.
+ * restriction.  The match is conntrack_mt() for revision 3: the state of a
+ * packet without an entry is INVALID (UNTRACKED when untracked), and then
+ * only --ctstate can match; SNAT and DNAT are the entry's NAT status bits;
+ * ports compare in host order; --ctexpire counts whole seconds left (0 for
+ * an entry not yet confirmed).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,6 +23,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+
+#include "ct.h"
+#include "engine.h"
 #include "ext.h"
 #include "parse.h"
 
@@ -78,11 +86,7 @@ _Static_assert(sizeof(struct uxt_conntrack_mtinfo3) == 164,
 #define UXT_CTS_DNAT 0x0080
 #define UXT_CTS_UNTRACKED 0x0100
 
-/* status_mask: IPS_* */
-#define UXT_IPS_EXPECTED 0x01
-#define UXT_IPS_SEEN_REPLY 0x02
-#define UXT_IPS_ASSURED 0x04
-#define UXT_IPS_CONFIRMED 0x08
+/* status_mask: IPS_* (ct.h) */
 
 enum {
 	O_CTSTATE = 0,
@@ -482,6 +486,108 @@ static const char *conntrack_alias(const void *data)
 	return info->match_flags & UXT_CT_STATE_ALIAS ? "state" : "conntrack";
 }
 
+/* Packet side */
+
+static bool addr_ok(uint32_t addr, const union uxt_inet_addr *want,
+		    const union uxt_inet_addr *mask, uint16_t flag,
+		    const struct uxt_conntrack_mtinfo3 *info)
+{
+	bool eq = ((addr ^ want->ip) & mask->ip) == 0;
+
+	return eq ^ ((info->invert_flags & flag) != 0);
+}
+
+static bool port_ok(uint16_t port_be, uint16_t low, uint16_t high,
+		    uint16_t flag, const struct uxt_conntrack_mtinfo3 *info)
+{
+	uint16_t port = ntohs(port_be);
+
+	return (port >= low && port <= high) ^ ((info->invert_flags & flag) != 0);
+}
+
+/* conntrack_mt() with ct_proto_port_check_v3() */
+static bool conntrack_mt(const struct uxt_pkt *pkt, struct uxt_xt_param *par)
+{
+	const struct uxt_conntrack_mtinfo3 *info = par->info;
+	const struct uxt_ct *ct = pkt->ct;
+	const struct uxt_ct_tuple *o, *r;
+	uint16_t f = info->match_flags;
+	unsigned int statebit;
+
+	if (ct)
+		statebit = 1u << (pkt->ctinfo % UXT_CT_IS_REPLY + 1);
+	else if (pkt->ctinfo == UXT_CT_UNTRACKED)
+		statebit = UXT_CTS_UNTRACKED;
+	else
+		statebit = UXT_CTS_INVALID;
+	if (f & UXT_CT_STATE) {
+		if (ct) {
+			if (ct->status & UXT_IPS_SRC_NAT)
+				statebit |= UXT_CTS_SNAT;
+			if (ct->status & UXT_IPS_DST_NAT)
+				statebit |= UXT_CTS_DNAT;
+		}
+		if (((info->state_mask & statebit) != 0) ^
+		    !(info->invert_flags & UXT_CT_STATE))
+			return false;
+	}
+	if (!ct)
+		return (f & UXT_CT_STATE) != 0;
+	if ((f & UXT_CT_DIRECTION) &&
+	    (uxt_ctinfo_dir(pkt->ctinfo) == UXT_CT_DIR_ORIGINAL) ^
+		    !(info->invert_flags & UXT_CT_DIRECTION))
+		return false;
+	o = &ct->tuple[UXT_CT_DIR_ORIGINAL];
+	r = &ct->tuple[UXT_CT_DIR_REPLY];
+	if ((f & UXT_CT_ORIGSRC) &&
+	    !addr_ok(o->src, &info->origsrc_addr, &info->origsrc_mask,
+		     UXT_CT_ORIGSRC, info))
+		return false;
+	if ((f & UXT_CT_ORIGDST) &&
+	    !addr_ok(o->dst, &info->origdst_addr, &info->origdst_mask,
+		     UXT_CT_ORIGDST, info))
+		return false;
+	if ((f & UXT_CT_REPLSRC) &&
+	    !addr_ok(r->src, &info->replsrc_addr, &info->replsrc_mask,
+		     UXT_CT_REPLSRC, info))
+		return false;
+	if ((f & UXT_CT_REPLDST) &&
+	    !addr_ok(r->dst, &info->repldst_addr, &info->repldst_mask,
+		     UXT_CT_REPLDST, info))
+		return false;
+	if ((f & UXT_CT_PROTO) &&
+	    (o->proto == info->l4proto) ^ !(info->invert_flags & UXT_CT_PROTO))
+		return false;
+	if ((f & UXT_CT_ORIGSRC_PORT) &&
+	    !port_ok(o->sport, info->origsrc_port, info->origsrc_port_high,
+		     UXT_CT_ORIGSRC_PORT, info))
+		return false;
+	if ((f & UXT_CT_ORIGDST_PORT) &&
+	    !port_ok(o->dport, info->origdst_port, info->origdst_port_high,
+		     UXT_CT_ORIGDST_PORT, info))
+		return false;
+	if ((f & UXT_CT_REPLSRC_PORT) &&
+	    !port_ok(r->sport, info->replsrc_port, info->replsrc_port_high,
+		     UXT_CT_REPLSRC_PORT, info))
+		return false;
+	if ((f & UXT_CT_REPLDST_PORT) &&
+	    !port_ok(r->dport, info->repldst_port, info->repldst_port_high,
+		     UXT_CT_REPLDST_PORT, info))
+		return false;
+	if ((f & UXT_CT_STATUS) &&
+	    ((info->status_mask & ct->status) != 0) ^
+		    !(info->invert_flags & UXT_CT_STATUS))
+		return false;
+	if (f & UXT_CT_EXPIRES) {
+		uint32_t expires = uxt_ct_expire_secs(ct, par->now_ns);
+
+		if ((expires >= info->expires_min && expires <= info->expires_max) ^
+		    !(info->invert_flags & UXT_CT_EXPIRES))
+			return false;
+	}
+	return true;
+}
+
 const struct uxt_ext uxt_ext_conntrack = {
 	.name = "conntrack",
 	.revision = 3,
@@ -496,6 +602,8 @@ const struct uxt_ext uxt_ext_conntrack = {
 	.print = conntrack_print,
 	.save = conntrack_save,
 	.alias = conntrack_alias,
+	.needs_conntrack = true,
+	.match = conntrack_mt,
 };
 
 /* ---- state: the alias ---- */
@@ -570,4 +678,6 @@ const struct uxt_ext uxt_ext_state = {
 	.parse = state_parse,
 	.print = conntrack_print,
 	.save = conntrack_save,
+	.needs_conntrack = true,
+	.match = conntrack_mt,
 };

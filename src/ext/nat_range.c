@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "nat.h"
 #include "parse.h"
 
 /* A port, or a port range with an optional /base, after "ip:" or as the
@@ -284,4 +285,27 @@ int uxt_nat_check_mrc(const struct uxt_check_call *call, bool no_map_ips)
 	if (mr->rangesize != 1)
 		return -EINVAL;
 	return 0;
+}
+
+void uxt_nat_range_from_compat(struct uxt_nat_range *dst,
+			       const struct uxt_nat_ipv4_range *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->flags = src->flags;
+	dst->min_addr = src->min_ip;
+	dst->max_addr = src->max_ip;
+	dst->min_proto = src->min.all;
+	dst->max_proto = src->max.all;
+}
+
+void uxt_nat_range_from_range2(struct uxt_nat_range *dst,
+			       const struct uxt_nat_range2 *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->flags = src->flags;
+	dst->min_addr = src->min_addr.ip;
+	dst->max_addr = src->max_addr.ip;
+	dst->min_proto = src->min_proto.all;
+	dst->max_proto = src->max_proto.all;
+	dst->base_proto = src->base_proto.all;
 }

@@ -110,4 +110,12 @@ void uxt_nat_print_mrc(struct uxt_buf *out, const struct uxt_nat_ipv4_mrc *mr,
  * no_map_ips: MASQUERADE and REDIRECT also refuse addresses). */
 int uxt_nat_check_mrc(const struct uxt_check_call *call, bool no_map_ips);
 
+/* Packet side: the range NAT works with (src/lib/ct/nat.h), from a
+ * record.  xt_nat_convert_range(): a compat range has no base port. */
+struct uxt_nat_range;
+void uxt_nat_range_from_compat(struct uxt_nat_range *dst,
+			       const struct uxt_nat_ipv4_range *src);
+void uxt_nat_range_from_range2(struct uxt_nat_range *dst,
+			       const struct uxt_nat_range2 *src);
+
 #endif

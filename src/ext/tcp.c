@@ -408,6 +408,31 @@ static bool tcp_match(const struct uxt_pkt *pkt, struct uxt_xt_param *par)
 	return true;
 }
 
+/*
+ * For the classifier: tcp_match() reads 20 bytes of header (a shorter one
+ * is hotdropped, whatever the ports), then fails at once on a port outside
+ * a range that is not inverted.
+ */
+static bool tcp_cls_ports(const void *data, uint16_t sport[2],
+			  uint16_t dport[2], unsigned int *hdrlen)
+{
+	const struct uxt_tcp_info *info = data;
+	bool any = false;
+
+	*hdrlen = 20;
+	if (!(info->invflags & UXT_TCP_INV_SRCPT)) {
+		sport[0] = info->spts[0];
+		sport[1] = info->spts[1];
+		any = true;
+	}
+	if (!(info->invflags & UXT_TCP_INV_DSTPT)) {
+		dport[0] = info->dpts[0];
+		dport[1] = info->dpts[1];
+		any = true;
+	}
+	return any;
+}
+
 const struct uxt_ext uxt_ext_tcp = {
 	.name = "tcp",
 	.kind = UXT_MATCH,
@@ -422,4 +447,5 @@ const struct uxt_ext uxt_ext_tcp = {
 	.proto = IPPROTO_TCP,
 	.check = tcp_check,
 	.match = tcp_match,
+	.cls_ports = tcp_cls_ports,
 };

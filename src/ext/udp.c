@@ -141,6 +141,28 @@ static bool udp_match(const struct uxt_pkt *pkt, struct uxt_xt_param *par)
 			     info->invflags & UXT_UDP_INV_DSTPT);
 }
 
+/* For the classifier: udp_match() reads 8 bytes of header, then fails at
+ * once on a port outside a range that is not inverted. */
+static bool udp_cls_ports(const void *data, uint16_t sport[2],
+			  uint16_t dport[2], unsigned int *hdrlen)
+{
+	const struct uxt_udp_info *info = data;
+	bool any = false;
+
+	*hdrlen = 8;
+	if (!(info->invflags & UXT_UDP_INV_SRCPT)) {
+		sport[0] = info->spts[0];
+		sport[1] = info->spts[1];
+		any = true;
+	}
+	if (!(info->invflags & UXT_UDP_INV_DSTPT)) {
+		dport[0] = info->dpts[0];
+		dport[1] = info->dpts[1];
+		any = true;
+	}
+	return any;
+}
+
 const struct uxt_ext uxt_ext_udp = {
 	.name = "udp",
 	.kind = UXT_MATCH,
@@ -156,4 +178,5 @@ const struct uxt_ext uxt_ext_udp = {
 	.proto = IPPROTO_UDP,
 	.check = udp_check,
 	.match = udp_match,
+	.cls_ports = udp_cls_ports,
 };

@@ -19,6 +19,9 @@
 
 #include "ct.h"
 #include "ext.h"
+#ifdef UXT_HAVE_NAT
+#include "nat.h"
+#endif
 #include "frag.h"
 #include "icmp.h"
 #include "ipopt.h"
@@ -48,6 +51,7 @@ struct rt_table {
 	uint32_t *chain_first;		/* entry index of each chain's start */
 	uint32_t stacksize;
 	const struct uxt_rule **stack_unused;
+	struct uxt_cls_table *cls;	/* classifiers, or NULL (classify.h) */
 };
 
 struct uxt_ns {
@@ -56,6 +60,7 @@ struct uxt_ns {
 	uint64_t now_ns;
 	const struct uxt_ruleset *rs;
 	struct rt_table *tables[UXT_NTABLES];
+	enum uxt_cls_mode cls_mode;
 	int32_t *jumpstack;
 	uint32_t jumpstack_size;
 	uint16_t ip_id;
@@ -71,6 +76,12 @@ struct uxt_ns {
 	struct uxt_ct_table *ct;
 	bool ct_active;
 	const char *drop_reason;
+	/* the route of the packet passing OUTPUT on the send path, which
+	 * uxt_ns_reroute() replaces, and the device its socket is bound to */
+	struct uxt_route_result *out_rt;
+	const struct uxt_iface *out_bound;
+	/* uxt_ns_random_u32() */
+	uint64_t rand_state;
 };
 
 /* A datagram looped back (loopback_xmit, dev_loopback_xmit), waiting to be
@@ -98,6 +109,7 @@ static const int hook_tables[UXT_NHOOKS][8] = {
 	[UXT_HOOK_POST_ROUTING] = {2, 1, STEP_CONFIRM, STEP_END},
 };
 #define NAT_TABLE 1
+#define MANGLE_TABLE 2
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -117,6 +129,7 @@ struct uxt_ns *uxt_ns_new(void)
 	ns->frags = uxt_frag_queue_new();
 	ns->icmp = uxt_icmp_limits_new();
 	ns->ct = uxt_ct_table_new();
+	uxt_ns_set_random_seed(ns, 0);
 	return ns;
 }
 
@@ -141,6 +154,7 @@ static void rt_table_free(struct rt_table *t)
 		free_priv(&t->e[i]);
 	free(t->e);
 	free(t->chain_first);
+	uxt_cls_table_free(t->cls);
 	free(t);
 }
 
@@ -171,6 +185,10 @@ void uxt_ns_free(struct uxt_ns *ns)
 void uxt_ns_set_host(struct uxt_ns *ns, struct uxt_host *host)
 {
 	if (ns->host && ns->host != host) {
+#ifdef UXT_HAVE_NAT
+		/* MASQUERADE forgets devices gone down, addresses removed */
+		uxt_nat_host_changed(ns->ct, ns->host, host);
+#endif
 		uxt_host_free(ns->host);
 		free(ns->host);
 	}
@@ -239,6 +257,21 @@ uint16_t uxt_ns_next_ip_id(struct uxt_ns *ns, uint32_t daddr)
 	return ++ns->ip_id;
 }
 
+/* splitmix64: small, and good enough for choosing ports */
+uint32_t uxt_ns_random_u32(struct uxt_ns *ns)
+{
+	uint64_t z = (ns->rand_state += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+void uxt_ns_set_random_seed(struct uxt_ns *ns, uint64_t seed)
+{
+	ns->rand_state = seed ^ 0x6A09E667F3BCC909ull;
+}
+
 /* Compiling */
 
 static void **make_priv(const struct uxt_rule *r, uint64_t now)
@@ -271,7 +304,8 @@ static void **make_priv(const struct uxt_rule *r, uint64_t now)
 	return priv;
 }
 
-static struct rt_table *compile_table(const struct uxt_table *t, uint64_t now)
+static struct rt_table *compile_table(const struct uxt_table *t, uint64_t now,
+				      enum uxt_cls_mode cls_mode)
 {
 	struct rt_table *rt = xcalloc(1, sizeof(*rt));
 	uint32_t n = 0, i = 0;
@@ -338,6 +372,8 @@ static struct rt_table *compile_table(const struct uxt_table *t, uint64_t now)
 				break;
 			}
 	}
+	/* which chains get a classifier; built by the first packet */
+	rt->cls = uxt_cls_table_new(t, cls_mode);
 	return rt;
 }
 
@@ -377,16 +413,50 @@ static bool ruleset_needs_ct(const struct uxt_ruleset *rs)
 	return false;
 }
 
+/* An extension the command line knows but whose packet side is missing
+ * must not pass for one that matches everything or does nothing. */
+static int check_packet_sides(const struct uxt_ruleset *rs, struct uxt_err *err)
+{
+	for (int i = 0; i < UXT_NTABLES; i++) {
+		const struct uxt_table *t = rs->tables[i];
+
+		if (!t)
+			continue;
+		for (uint32_t c = 0; c < t->nchains; c++)
+			for (uint32_t j = 0; j < t->chains[c]->nrules; j++) {
+				const struct uxt_rule *r = t->chains[c]->rules[j];
+				const struct uxt_xrec *x;
+				const struct uxt_ext *ext;
+
+				uxt_rule_foreach_match(r, x) {
+					ext = uxt_ext_by_id(x->ext);
+					if (!ext->match)
+						return uxt_error(err, UXT_OTHER_PROBLEM,
+								 "match `%s' cannot handle packets yet",
+								 ext->name);
+				}
+				ext = uxt_ext_by_id(uxt_rule_target(r)->ext);
+				if (!uxt_rule_std(r) && !ext->target)
+					return uxt_error(err, UXT_OTHER_PROBLEM,
+							 "target `%s' cannot handle packets yet",
+							 ext->name);
+			}
+	}
+	return 0;
+}
+
 int uxt_ns_set_ruleset(struct uxt_ns *ns, const struct uxt_ruleset *rs,
 		       struct uxt_err *err)
 {
 	uint32_t stack = 0;
 
-	(void)err;
+	if (check_packet_sides(rs, err))
+		return -1;
 	ns->ct_active = ruleset_needs_ct(rs);
 	for (int i = 0; i < UXT_NTABLES; i++) {
 		rt_table_free(ns->tables[i]);
-		ns->tables[i] = rs->tables[i] ? compile_table(rs->tables[i], ns->now_ns)
+		ns->tables[i] = rs->tables[i] ? compile_table(rs->tables[i], ns->now_ns,
+							    ns->cls_mode)
 					      : NULL;
 		if (ns->tables[i] && ns->tables[i]->stacksize > stack)
 			stack = ns->tables[i]->stacksize;
@@ -520,16 +590,27 @@ static unsigned int do_table(struct uxt_ns *ns, struct rt_table *rt,
 	unsigned int verdict = UXT_NF_DROP, stackidx = 0;
 	struct rt_entry *e;
 	int32_t pos = rt->hook_entry[hook];
+	struct uxt_cls_walk cw;
 
 	par.fragoff = uxt_pkt_fragoff(pkt);
 	par.thoff = (uint16_t)uxt_ip_hlen(pkt);
 	if (pos < 0)
 		return UXT_NF_ACCEPT;
+	uxt_cls_walk_init(&cw, pkt, par.fragoff, par.thoff);
 	for (;;) {
 		const struct uxt_xrec *m, *t;
 		unsigned int k = 0;
 
 		e = &rt->e[pos];
+		/* the classifier skips the rules whose header part cannot
+		 * match, which ip_packet_match() would pass over */
+		if (rt->cls && e->rule) {
+			uint32_t first = rt->chain_first[e->chain];
+
+			pos = (int32_t)(first + uxt_cls_next(rt->cls, &cw, e->chain,
+							     (uint32_t)pos - first));
+			e = &rt->e[pos];
+		}
 		if (e->rule) {
 			if (!ip_packet_match(uxt_iph(pkt), indev, outdev, &e->rule->ip,
 					     par.fragoff))
@@ -590,6 +671,8 @@ static unsigned int do_table(struct uxt_ns *ns, struct rt_table *rt,
 				  UXT_XT_CONTINUE;
 		if (verdict != UXT_XT_CONTINUE)
 			break;
+		/* the target may have changed the packet */
+		uxt_cls_walk_reset(&cw);
 		pos++;
 		continue;
 no_match:
@@ -621,6 +704,33 @@ unsigned int uxt_ns_run_table(struct uxt_ns *ns, int table, unsigned int hook,
 
 #ifndef UXT_HAVE_NAT
 /*
+ * The checks of nf_nat_icmp_reply_translation() on a related ICMP
+ * message, which come before any translation (and there is none without
+ * a binding): the ICMP header and the quoted IP header present, the ICMP
+ * checksum right (unless the device completes it), a redirect only about
+ * a connection both of whose manips are set up and not translated.
+ */
+static unsigned int nat_icmp_checks(struct uxt_ns *ns, struct uxt_pkt *pkt)
+{
+	unsigned int hl = uxt_ip_hlen(pkt);
+	const uint8_t *icmp = uxt_pkt_header(pkt, hl, 8 + 20);
+	uint32_t status = pkt->ct->status;
+
+	if (icmp && !pkt->csum_partial &&
+	    uxt_csum(pkt->data + hl, pkt->len - hl, 0) != 0)
+		icmp = NULL;
+	if (icmp && icmp[0] == 5 &&
+	    ((status & UXT_IPS_NAT_DONE_MASK) != UXT_IPS_NAT_DONE_MASK ||
+	     (status & UXT_IPS_NAT_MASK)))
+		icmp = NULL;
+	if (!icmp) {
+		ns->drop_reason = "nat: related ICMP message refused";
+		return UXT_NF_DROP;
+	}
+	return UXT_NF_ACCEPT;
+}
+
+/*
  * Until nat.c brings nf_nat_inet_fn (ct.h, uxt_nat_hook): the nat chain
  * runs for the first packet of each manip (DST at PREROUTING and OUTPUT,
  * SRC at INPUT and POSTROUTING) of a NEW or RELATED entry, and the entry
@@ -636,9 +746,14 @@ static unsigned int nat_null_binding(struct uxt_ns *ns, unsigned int hook,
 	unsigned int v;
 
 	switch (pkt->ctinfo) {
-	case UXT_CT_NEW:
 	case UXT_CT_RELATED:
 	case UXT_CT_RELATED_REPLY:
+		/* nf_nat_ipv4_fn(): a related ICMP message is translated
+		 * with its connection, never looked up in the chains */
+		if (uxt_iph(pkt)->protocol == 1)
+			return nat_icmp_checks(ns, pkt);
+		break;
+	case UXT_CT_NEW:
 		break;
 	default:
 		return UXT_NF_ACCEPT;
@@ -665,6 +780,33 @@ static unsigned int nat_step(struct uxt_ns *ns, unsigned int hook,
 #else
 	return nat_null_binding(ns, hook, pkt, in, out);
 #endif
+}
+
+/*
+ * ipt_mangle_out(): a packet whose addresses, mark or TOS the table
+ * changed is routed again.  The host model has no policy rules, so a new
+ * mark or TOS finds the same route, but the lookup is made all the same:
+ * it is the one that refuses a loopback source leaving by a real device,
+ * which a raw socket's first lookup (made without the header's source)
+ * never checked.
+ */
+static unsigned int mangle_out(struct uxt_ns *ns, struct uxt_pkt *pkt,
+			       const struct uxt_iface *out)
+{
+	uint32_t saddr = uxt_iph(pkt)->saddr, daddr = uxt_iph(pkt)->daddr;
+	uint32_t mark = pkt->mark;
+	uint8_t tos = uxt_iph(pkt)->tos;
+	unsigned int v;
+
+	v = do_table(ns, ns->tables[MANGLE_TABLE], UXT_HOOK_LOCAL_OUT, pkt, NULL,
+		     out);
+	if (v == UXT_NF_ACCEPT && (uxt_iph(pkt)->saddr != saddr ||
+				   uxt_iph(pkt)->daddr != daddr ||
+				   pkt->mark != mark ||
+				   uxt_iph(pkt)->tos != tos) &&
+	    uxt_ns_reroute(ns, pkt))
+		v = UXT_NF_DROP;
+	return v;
 }
 
 /*
@@ -699,6 +841,8 @@ static unsigned int nf_hook(struct uxt_ns *ns, unsigned int hook,
 			continue;
 		if (t == NAT_TABLE)
 			v = nat_step(ns, hook, pkt, in, out);
+		else if (t == MANGLE_TABLE && hook == UXT_HOOK_LOCAL_OUT)
+			v = mangle_out(ns, pkt, out);
 		else
 			v = do_table(ns, ns->tables[t], hook, pkt, in, out);
 		if (v != UXT_NF_ACCEPT) {
@@ -1059,10 +1203,12 @@ static void mc_loop(struct uxt_ns *ns, const struct uxt_pkt *pkt,
 static void output(struct uxt_ns *ns, struct uxt_pkt *pkt, bool raw_socket,
 		   const struct uxt_route_result *routed)
 {
-	struct uxt_route_result rt;
+	struct uxt_route_result rt, *saved_rt;
 	struct uxt_iphdr *iph = uxt_iph(pkt);
 	const char *reason = NULL;
-	const struct uxt_iface *dev;
+	const struct uxt_iface *dev, *bound = routed ? NULL : pkt->outdev;
+	const struct uxt_iface *saved_bound;
+	unsigned int v;
 
 	pkt->indev = NULL;
 	if (!pkt->tstamp_ns)
@@ -1095,10 +1241,21 @@ static void output(struct uxt_ns *ns, struct uxt_pkt *pkt, bool raw_socket,
 	}
 	if (!ct_defrag(ns, pkt, UXT_HOOK_LOCAL_OUT))
 		return;
-	if (nf_hook(ns, UXT_HOOK_LOCAL_OUT, pkt, NULL, dev) != UXT_NF_ACCEPT) {
+	/* a table at OUTPUT may have the packet routed again
+	 * (uxt_ns_reroute): it goes on along that route */
+	saved_rt = ns->out_rt;
+	saved_bound = ns->out_bound;
+	ns->out_rt = &rt;
+	ns->out_bound = bound;
+	v = nf_hook(ns, UXT_HOOK_LOCAL_OUT, pkt, NULL, dev);
+	ns->out_rt = saved_rt;
+	ns->out_bound = saved_bound;
+	if (v != UXT_NF_ACCEPT) {
 		uxt_ns_drop(ns, pkt, NULL);
 		return;
 	}
+	dev = rt.dev;
+	iph = uxt_iph(pkt);
 	if (dev->loopback) {
 		if (nf_hook(ns, UXT_HOOK_POST_ROUTING, pkt, NULL, dev) !=
 		    UXT_NF_ACCEPT) {
@@ -1153,6 +1310,49 @@ void uxt_ns_output(struct uxt_ns *ns, struct uxt_pkt *pkt)
 	}
 	output(ns, pkt, false, NULL);
 	ct_done(ns);
+}
+
+/* ip_route_me_harder(): from the packet's source when it is one a host
+ * may send from (FLOWI_FLAG_ANYSRC), by its socket's device if bound */
+int uxt_ns_reroute(struct uxt_ns *ns, struct uxt_pkt *pkt)
+{
+	const struct uxt_iphdr *iph = uxt_iph(pkt);
+	struct uxt_route_result rt;
+	const char *reason = NULL;
+	uint32_t s = ntohl(iph->saddr);
+	int r;
+
+	if (!ns->out_rt)
+		return 0;
+	if (!ns->host) {
+		ns->drop_reason = "no host model";
+		return -1;
+	}
+	if (ns->out_bound)
+		r = uxt_host_route_output(ns->host, iph->daddr, ns->out_bound,
+					  &rt, &reason);
+	else if (s != 0 && s != 0xFFFFFFFFu && (s & 0xF0000000u) != 0xE0000000u &&
+		 !uxt_host_is_broadcast(ns->host, NULL, iph->saddr))
+		/* inet_addr_type() LOCAL or UNICAST */
+		r = uxt_host_route_output_anysrc(ns->host, iph->saddr, iph->daddr,
+						 &rt, &reason);
+	else
+		r = uxt_host_route_output(ns->host, iph->daddr, NULL, &rt, &reason);
+	if (r || rt.error) {
+		ns->drop_reason = reason ? reason : "no route";
+		return -1;
+	}
+	/* __mkroute_output() checks the header's source whichever way the
+	 * device was chosen */
+	if ((s >> 24) == 127 && rt.dev && !rt.dev->loopback) {
+		ns->drop_reason = "loopback source address on a non-loopback "
+				  "interface";
+		return -1;
+	}
+	*ns->out_rt = rt;
+	pkt->outdev = rt.dev;
+	pkt->nexthop = rt.nexthop;
+	return 0;
 }
 
 unsigned int uxt_ns_depth(const struct uxt_ns *ns)
@@ -1242,12 +1442,14 @@ unsigned int uxt_ns_hook(struct uxt_ns *ns, unsigned int hook,
 	 * included) until uxt_ns_hook_finish */
 	if (pkt->ct != before) {
 		struct uxt_ct *now = pkt->ct;
+		uint8_t ctinfo = pkt->ctinfo;
 
 		if (before) {
 			pkt->ct = before;
 			uxt_ct_pkt_release(ns->ct, pkt);
 		}
 		pkt->ct = now;
+		pkt->ctinfo = ctinfo;
 		uxt_ct_pkt_get(ns->ct, pkt);
 	}
 	ct_done(ns);
@@ -1271,4 +1473,39 @@ size_t uxt_ns_counters(const struct uxt_ns *ns, int table,
 	for (uint32_t i = 0; i < rt->n && i < max; i++)
 		out[i] = rt->e[i].cnt;
 	return rt->n;
+}
+
+/* The classifier */
+
+void uxt_ns_set_classifier(struct uxt_ns *ns, enum uxt_cls_mode mode)
+{
+	ns->cls_mode = mode;
+	for (int i = 0; i < UXT_NTABLES; i++) {
+		struct rt_table *rt = ns->tables[i];
+
+		if (!rt)
+			continue;
+		uxt_cls_table_free(rt->cls);
+		rt->cls = uxt_cls_table_new(rt->src, mode);
+	}
+}
+
+int uxt_ns_classifier_from_env(struct uxt_ns *ns, struct uxt_err *err)
+{
+	const char *v = getenv("UXT_CLASSIFIER");
+	enum uxt_cls_mode mode;
+
+	if (uxt_cls_mode_parse(v, &mode))
+		return uxt_error(err, UXT_PARAMETER_PROBLEM,
+				 "UXT_CLASSIFIER=%s: expected on, off or auto", v);
+	uxt_ns_set_classifier(ns, mode);
+	return 0;
+}
+
+void uxt_ns_classifier_stats(const struct uxt_ns *ns, struct uxt_cls_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < UXT_NTABLES; i++)
+		if (ns->tables[i])
+			uxt_cls_table_stats(ns->tables[i]->cls, st);
 }

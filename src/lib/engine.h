@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "classify/classify.h"
 #include "err.h"
 #include "host.h"
 #include "pkt.h"
@@ -216,6 +217,40 @@ bool uxt_ns_ct_active(const struct uxt_ns *ns);
 unsigned int uxt_ns_run_table(struct uxt_ns *ns, int table, unsigned int hook,
 			      struct uxt_pkt *pkt, const struct uxt_iface *in,
 			      const struct uxt_iface *out);
+
+/*
+ * The classifier (classify.h, docs/classifier.md): large chains are walked
+ * through a structure that skips the rules whose header part cannot match;
+ * verdicts, counters and side effects stay those of the plain walk.
+ * UXT_CLS_AUTO (the default) gives one to chains of UXT_CLS_MIN_RULES
+ * rules or more, UXT_CLS_ON to every chain, UXT_CLS_OFF to none.  Holds
+ * for the ruleset compiled now and the ones compiled later.
+ */
+void uxt_ns_set_classifier(struct uxt_ns *ns, enum uxt_cls_mode mode);
+/* The mode the environment asks for: UXT_CLASSIFIER=on|off|auto (unset or
+ * empty: auto).  Front doors call it; -1 with err set for another value. */
+int uxt_ns_classifier_from_env(struct uxt_ns *ns, struct uxt_err *err);
+/* What the classifiers built so far hold and cost. */
+void uxt_ns_classifier_stats(const struct uxt_ns *ns, struct uxt_cls_stats *st);
+
+/*
+ * ip_route_me_harder() for a locally generated packet at OUTPUT whose
+ * addresses a table changed (nat OUTPUT's DNAT or REDIRECT, mangle
+ * OUTPUT): the send path goes on along the new route (POSTROUTING, the
+ * device, lo).  Returns 0, or -1 when no route lets the packet out (the
+ * caller drops it).  Outside the engine's own send path (a live front
+ * end's packet, which the kernel routes again itself) nothing is done.
+ */
+int uxt_ns_reroute(struct uxt_ns *ns, struct uxt_pkt *pkt);
+
+/*
+ * The namespace's random numbers, for what the kernel draws at random
+ * (NAT's port search: get_random_u16): a generator seeded per namespace,
+ * with a fixed seed unless uxt_ns_set_random_seed() gives one, so that a
+ * replay is repeatable.
+ */
+uint32_t uxt_ns_random_u32(struct uxt_ns *ns);
+void uxt_ns_set_random_seed(struct uxt_ns *ns, uint64_t seed);
 
 /* For frag.c: a reassembled datagram goes on to INPUT; a fragment leaves
  * through dev.  Both consume pkt. */

@@ -197,6 +197,16 @@ struct uxt_ext {
 	uint16_t proto;
 	/* returns 0 or -errno, as checkentry */
 	int (*check)(const struct uxt_check_call *call);
+	/*
+	 * Whether a rule with this record needs connection tracking in the
+	 * namespace (its checkentry calls nf_ct_netns_get(): state,
+	 * conntrack, connmark, CONNMARK, the NAT targets, CT without
+	 * --notrack); needs_conntrack_data, when set, decides from the
+	 * record's data instead.  Conntrack is active while any rule of the
+	 * ruleset needs it (engine.h, uxt_ns_ct_active).
+	 */
+	bool needs_conntrack;
+	bool (*needs_conntrack_data)(const void *data);
 
 	/*
 	 * Packet side (engine.h).  match() says whether the packet matches
@@ -214,6 +224,17 @@ struct uxt_ext {
 	uint16_t priv_size;
 	void (*priv_init)(void *priv, const void *info, uint64_t now_ns);
 	void (*priv_save)(void *info, const void *priv);
+	/*
+	 * For the classifier (src/lib/classify, docs/classifier.md), a match
+	 * that checks ports: the port ranges a packet must fall in, when for
+	 * every packet of protocol ->proto that is not a fragment and holds
+	 * at least *hdrlen bytes of transport header, match() returns false
+	 * and does nothing else (no hotdrop, no state) as soon as a port is
+	 * outside its range.  Narrows sport and dport (given whole) to the
+	 * ranges it can vouch for and returns true, or returns false.
+	 */
+	bool (*cls_ports)(const void *data, uint16_t sport[2],
+			  uint16_t dport[2], unsigned int *hdrlen);
 };
 
 extern const struct uxt_ext *const uxt_extensions[];

@@ -497,6 +497,13 @@ static uint32_t select_addr(const struct uxt_host *h,
 	return 0;
 }
 
+uint32_t uxt_host_select_addr(const struct uxt_host *h,
+			      const struct uxt_iface *dev, uint32_t dst,
+			      unsigned int scope)
+{
+	return h ? select_addr(h, dev, dst, scope) : 0;
+}
+
 /* fib_result_prefsrc(): the route's src, else an address of its device
  * chosen for its gateway within the route's scope. */
 static uint32_t entry_prefsrc(const struct uxt_host *h,

@@ -169,6 +169,15 @@ uint32_t uxt_host_spec_dst(const struct uxt_host *h, const struct uxt_iface *dev
 			   enum uxt_route_type type);
 /* The first (primary) address of dev, 0 if none (REDIRECT, MASQUERADE). */
 uint32_t uxt_iface_primary_addr(const struct uxt_iface *dev);
+/*
+ * inet_select_addr(): the source address the host uses on dev toward dst
+ * within scope (enum uxt_scope): a primary address of dev, preferably in
+ * dst's subnet, else the first fitting primary address of any interface;
+ * 0 if none (MASQUERADE's choice).
+ */
+uint32_t uxt_host_select_addr(const struct uxt_host *h,
+			      const struct uxt_iface *dev, uint32_t dst,
+			      unsigned int scope);
 
 /*
  * Input routing of a datagram received on dev (ip_route_input): LOCAL,

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ct.h"
 #include "host.h"
 #include "ipopt.h"
 
@@ -65,10 +66,6 @@
 /* 192.0.0.8, the source when none could be chosen */
 #define ICMP_SADDR_DUMMY 0xC0000008u
 
-/* nf_conntrack_common.h: what nf_ct_attach gives the reply */
-#define CT_RELATED 1
-#define CT_IS_REPLY 3
-#define CT_RELATED_REPLY 4
 
 struct icmp_peer {
 	uint32_t addr;			/* network order */
@@ -347,15 +344,6 @@ static bool quotes_icmp_error(const struct uxt_pkt *pkt, bool *missing)
 	return *itp > NR_ICMP_TYPES || uxt_icmp_type_is_error(*itp);
 }
 
-/* What nf_ct_attach gives a packet the kernel creates about orig. */
-static void attach_ct(struct uxt_pkt *reply, const struct uxt_pkt *orig)
-{
-	if (!orig->ct)
-		return;
-	reply->ct = orig->ct;
-	reply->ctinfo = orig->ctinfo >= CT_IS_REPLY ? CT_RELATED : CT_RELATED_REPLY;
-}
-
 void uxt_icmp_send_dev(struct uxt_ns *ns, const struct uxt_pkt *pkt,
 		       uint8_t type, uint8_t code, uint32_t info,
 		       const struct uxt_iface *skb_dev)
@@ -477,7 +465,8 @@ void uxt_icmp_send_dev(struct uxt_ns *ns, const struct uxt_pkt *pkt,
 	/* IP4_REPLY_MARK: fwmark_reflect is off by default */
 	reply.mark = 0;
 	reply.tstamp_ns = uxt_ns_time(ns);
-	attach_ct(&reply, pkt);
+	/* nf_ct_attach() */
+	uxt_ct_attach(&reply, pkt);
 	uxt_ns_local_out(ns, &reply, &rt);
 }
 

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "store.h"
 
+#include "buf.h"
+#include "ct.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -649,5 +652,97 @@ int uxt_store_commit(struct uxt_store *s, const struct uxt_ruleset *rs,
 				 path, strerror(ret));
 	}
 	s->generation++;
+	return 0;
+}
+
+/* The conntrack table */
+
+int uxt_store_load_ct(struct uxt_store *s, struct uxt_ct_table *t, bool *found,
+		      struct uxt_err *err)
+{
+	char path[4200];
+	struct stat st;
+	unsigned char *data;
+	size_t off = 0;
+	int fd, ret;
+
+	*found = false;
+	snprintf(path, sizeof(path), "%s/%s", s->dir, UXT_STATE_CT_FILE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return uxt_error(err, UXT_OTHER_PROBLEM, "can't open %s: %s",
+				 path, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0 || st.st_size < 0) {
+		int e = errno;
+
+		close(fd);
+		return uxt_error(err, UXT_OTHER_PROBLEM, "can't stat %s: %s",
+				 path, strerror(e));
+	}
+	data = malloc((size_t)st.st_size + 1);
+	if (!data) {
+		close(fd);
+		return uxt_error(err, UXT_RESOURCE_PROBLEM, "out of memory");
+	}
+	while (off < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + off, (size_t)st.st_size - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	ret = uxt_ct_table_load(t, data, off, err);
+	free(data);
+	if (ret == 0)
+		*found = true;
+	return ret;
+}
+
+int uxt_store_commit_ct(struct uxt_store *s, const struct uxt_ct_table *t,
+			struct uxt_err *err)
+{
+	char tmp[4200], path[4200];
+	struct uxt_buf b;
+	size_t off = 0;
+	int fd, e = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s/%s.new", s->dir, UXT_STATE_CT_FILE);
+	snprintf(path, sizeof(path), "%s/%s", s->dir, UXT_STATE_CT_FILE);
+	uxt_buf_init(&b, -1);
+	uxt_ct_table_save(t, &b);
+	fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		e = errno;
+		uxt_buf_free(&b);
+		return uxt_error(err, UXT_RESOURCE_PROBLEM, "can't write %s: %s",
+				 tmp, strerror(e));
+	}
+	while (off < b.len) {
+		ssize_t n = write(fd, b.data + off, b.len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? errno : EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) != 0 && !e)
+		e = errno;
+	uxt_buf_free(&b);
+	if (!e && rename(tmp, path) != 0)
+		e = errno;
+	if (e) {
+		unlink(tmp);
+		return uxt_error(err, UXT_RESOURCE_PROBLEM, "can't replace %s: %s",
+				 path, strerror(e));
+	}
 	return 0;
 }

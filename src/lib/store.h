@@ -7,6 +7,9 @@
  *   lock       flock()ed by every command, as iptables takes the xtables lock
  *   state      the ruleset (format below), replaced atomically by rename()
  *   state.new  the next ruleset while it is written
+ *   conntrack  the connection tracking table (entries, settings, clock;
+ *              uxt_ct_table_save's format), under the same lock, replaced
+ *              the same way through conntrack.new
  *
  * Committing writes the whole ruleset to state.new and renames it over
  * state, so a writer killed at any moment leaves the old or the new ruleset,
@@ -28,6 +31,7 @@
 #ifndef UXT_STORE_H
 #define UXT_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +39,9 @@
 #include "table.h"
 
 #define UXT_STATE_MAGIC "UXTSTAT1"
+#define UXT_STATE_CT_FILE "conntrack"
+
+struct uxt_ct_table;
 
 struct uxt_state_hdr {
 	char magic[8];
@@ -110,5 +117,16 @@ int uxt_store_commit(struct uxt_store *s, const struct uxt_ruleset *rs,
 		     struct uxt_err *err);
 /* Writes rs in the state format to fd. */
 int uxt_state_write(int fd, const struct uxt_ruleset *rs, uint64_t generation);
+
+/*
+ * The conntrack table of the state (the caller holds the lock).  load
+ * replaces t's contents with the file's, validated (uxt_ct_table_load); a
+ * missing file leaves t as it is and sets *found false.  commit replaces
+ * the file atomically.  0, or -1 with err set.
+ */
+int uxt_store_load_ct(struct uxt_store *s, struct uxt_ct_table *t, bool *found,
+		      struct uxt_err *err);
+int uxt_store_commit_ct(struct uxt_store *s, const struct uxt_ct_table *t,
+			struct uxt_err *err);
 
 #endif

@@ -37,7 +37,15 @@ kind:
     DF, sizes beyond the server link's MTU;
   - malformed: bad version/IHL/tot_len/header checksum, trailing bytes,
     truncated L4 headers, bad TCP data offset, impossible flag sets, bad L4
-    checksums, bad UDP length, IP options (RR, RA, full TS, LSRR, broken);
+    checksums, bad UDP length;
+  - IP options (ipopt): record route, timestamps (every flag; room, full,
+    overflowing), loose and strict source routes through dut (next hops
+    near, behind gateways, dut itself, unroutable), router alert, CIPSO,
+    security, stream ID, NOPs, END, unknown, and every kind of broken
+    length or pointer; one to three per header, on datagrams forwarded,
+    delivered, looped back from a local sender, fragmented by dut or sent
+    in fragments.  Each batch sets dut's accept_source_route its own way
+    (batch_sysctls);
   - ICMP errors quoting real packets, garbage or nothing; unknown types;
   - fragments: single non-first fragments, whole datagrams in order, in
     reverse, shuffled, overlapping, duplicated, tiny first fragments;
@@ -925,14 +933,23 @@ class PacketGen:
     # IP options (ipopt cases)
 
     def _ipopt(self, src, dst, ip, direction, mtu):
-        """A datagram with IP options: one option (or two) of every kind the
-        kernel handles, well-formed or broken; source routes through dut
-        (its destination then dut's address); sometimes large enough to be
+        """A datagram with IP options: one to three options of every kind
+        the kernel handles, well-formed or broken; source routes mostly
+        through dut (its destination then dut's address); often TTL 1 (an
+        ICMP error echoes the options); sometimes large enough to be
         fragmented on the way to the server, or sent in fragments."""
         r = self.r
         local = direction == "l"
         names, opts = [], b""
-        for _ in range(1 if r.random() < 0.75 else 2):
+        # errors about it (time exceeded when forwarded) echo its options
+        if r.random() < 0.25:
+            ip = dict(ip, ttl=1)
+        n = _weighted(r, [(1, 6), (2, 3), (3, 1)])
+        if r.random() < 0.2:
+            # combinations that reach paths random ones seldom do
+            n = 0
+            names, opts, dst, ip = self._opt_recipe(src, dst, ip, direction)
+        for _ in range(n):
             name, o, to = self._ip_option(src, direction)
             if len(opts) + len(o) > 40 or (to and "SRR" in " ".join(names)):
                 continue
@@ -942,10 +959,15 @@ class PacketGen:
                 dst = to
         proto = r.choice([1, 17])
         size = 4
-        how = _weighted(r, [("one", 8), ("big", 1 if direction == "c" else 0),
+        how = _weighted(r, [("one", 8), ("big", 2 if direction == "c" else 0),
                             ("fragments", 1 if not local else 0)])
         if how == "big":
             # beyond the server link's MTU: fragmented when forwarded
+            # there (a source route goes where it goes)
+            if not any("SRR" in x for x in names):
+                dst = r.choice(SERVER_SIDE)
+            if ip["ttl"] <= 1:
+                ip = dict(ip, ttl=64)
             size = self.env.mtu_b + r.randint(1, 200) - 28 - len(opts)
             size = max(4, min(size, mtu - 28 - 40))
         elif how == "fragments":
@@ -970,6 +992,39 @@ class PacketGen:
             return frs[:12], name + " (in %d fragments)" % len(frs[:12]), dst
         return [d], name, dst
 
+    def _opt_recipe(self, src, dst, ip, direction):
+        """([names], options, destination, ip fields) of a combination:
+        a source route through dut with a timestamp that records
+        addresses (ip_forward_options fills both), or a datagram forwarded
+        with TTL 1 whose options the time exceeded error echoes (record
+        route, prespecified timestamps naming dut first)."""
+        r = self.r
+        me = {"c": N.DUT_A_IP, "s": N.DUT_B_IP}.get(direction,
+                                                   r.choice(DUT))
+        near = {"c": [A + ".2.2", A + ".2.7", "192.0.2.33", A + ".3.3"],
+                "s": [A + ".1.2", A + ".1.9", A + ".4.5"]}.get(
+                    direction, [A + ".2.2", A + ".1.2"])
+        far = {"c": SERVER_SIDE, "s": CLIENT_SIDE}.get(direction,
+                                                       SERVER_SIDE)
+        k = r.choice(["SRR + TS addresses", "RR, TTL 1",
+                      "TS prespecified, TTL 1"])
+        if k == "SRR + TS addresses":
+            hop = r.choice(near)
+            srr = bytes([r.choice([131, 137]), 7, 4]) + ip2b(hop)
+            ts = bytes([68, 20, 5, 1]) + b"\0" * 16
+            opts = srr + ts if r.random() < 0.5 else ts + srr
+            return ["%s via %s" % (k, hop)], opts, me, ip
+        ip = dict(ip, ttl=1)
+        if k == "RR, TTL 1":
+            ln = r.choice([7, 11, 15])
+            return [k], bytes([7, ln, 4]) + b"\0" * (ln - 3), \
+                r.choice(far), ip
+        other = r.choice(DUT + ["0.0.0.0", A + ".2.255", "224.0.0.1"] +
+                         CLIENT_SIDE[:2] + SERVER_SIDE[:2])
+        return ["%s %s,%s" % (k, me, other)], \
+            bytes([68, 20, 5, 3]) + ip2b(me) + b"\0" * 4 + ip2b(other) + \
+            b"\0" * 4, r.choice(far), ip
+
     def _ip_option(self, src, direction):
         """(name, option bytes, new destination or None)"""
         r = self.r
@@ -991,9 +1046,10 @@ class PacketGen:
             o = bytes([134, ln, 0, 0, 0, 3, 1, ln - 6]) + b"\0" * (ln - 8) \
                 if ln >= 8 else bytes([134, ln, 0, 0, 0, 3])
             return "CIPSO len %d" % ln, o, None
-        k = r.choice(["NOPs", "END + junk", "SEC", "SID", "unknown",
-                      "zero length", "bad length", "truncated"])
-        o = {"NOPs": [1, 1, 1, 0], "END + junk": [0, 7, 1, 1],
+        k = r.choice(["NOPs", "NOPs, END", "END + junk", "SEC", "SID",
+                      "unknown", "zero length", "bad length", "truncated"])
+        o = {"NOPs": [1, 1, 1, 1], "NOPs, END": [1, 1, 1, 0],
+             "END + junk": [0, 7, 1, 1],
              "SEC": [130, 11] + [0] * 9, "SID": [136, 4, 0x12, 0x34],
              "unknown": [99, 4, 0, 0], "zero length": [7, 0, 4, 0],
              "bad length": [7, 40, 4, 0], "truncated": [1, 1, 1, 68]}[k]
@@ -1032,15 +1088,23 @@ class PacketGen:
         n = r.choice([1, 2, 3]) if flag else r.choice([1, 2, 4, 8])
         ln = 4 + step * n
         slots = b""
-        for _ in range(n):
+        for i in range(n):
             if flag == 3:
-                a = r.choice(DUT + DUT + CLIENT_SIDE + SERVER_SIDE +
+                # often dut first: its entry made, the next one echoed
+                a = r.choice(DUT) if i == 0 and r.random() < 0.5 else \
+                    r.choice(DUT + CLIENT_SIDE + SERVER_SIDE +
                              ["127.0.0.1", A + ".2.255", "224.0.0.1",
                               "0.0.0.0"])
                 slots += ip2b(a) + b"\0" * 4
             else:
                 slots += b"\0" * step
         name = "TS flag %d" % flag
+        if k == "room" and r.random() < 0.15:
+            # a length that is not a whole number of entries: no room
+            # for the entry an ICMP error's echo would add
+            extra = r.choice([1, 2, 3])
+            return "%s %d slot(s) + %d bytes" % (name, n, extra), \
+                bytes([68, ln + extra, 5, flag]) + slots + b"\0" * extra
         if k == "room":
             # sometimes one entry already made by a host before
             ptr = 5
@@ -1070,7 +1134,7 @@ class PacketGen:
         """A loose or strict source route, mostly through dut (the
         datagram's destination becomes dut's address)."""
         r = self.r
-        strict = r.random() < 0.4
+        strict = r.random() < 0.5
         t = 137 if strict else 131
         name = "SSRR" if strict else "LSRR"
         if direction == "c":
@@ -1095,21 +1159,31 @@ class PacketGen:
         body = b"".join(ip2b(a) for a in passed + route)
         ln = 3 + len(body)
         ptr = 4 + 4 * len(passed)
-        k = _weighted(r, [("through dut", 10), ("passing by", 2),
-                          ("exhausted", 2), ("misaligned", 1),
-                          ("pointer<4", 1), ("twice", 1)])
+        k = _weighted(r, [("through dut", 10), ("passing by", 3),
+                          ("exhausted", 2), ("misaligned", 3),
+                          ("pointer<4", 1), ("twice", 1), ("short", 1),
+                          ("to a broadcast", 1), ("to nowhere", 1)])
         to = me
         if k == "passing by":
             to = r.choice(SERVER_SIDE if direction != "s" else CLIENT_SIDE)
         elif k == "exhausted":
             ptr = ln + 1
         elif k == "misaligned":
+            # the pointer in an address (read across two), or in the
+            # last 2 bytes (parameter problem)
             body += b"\0\0"
             ln += 2
-            ptr = ln - 4
+            ptr = r.choice([ln - 4, ln - 2, 5])
         elif k == "pointer<4":
             ptr = 3
+        elif k == "to a broadcast":
+            to = r.choice([A + ".1.255", A + ".2.255", "255.255.255.255",
+                           "224.0.0.1"])
+        elif k == "to nowhere":
+            to = A + ".6.9"
         o = bytes([t, ln, ptr]) + body
+        if k == "short":
+            o = bytes([t, 2]) if r.random() < 0.5 else bytes([t, 3, 4])
         if k == "twice":
             o += bytes([131, 7, 4]) + ip2b(route[0])
         desc = "%s %s %s ptr %d%s" % (name, k, ",".join(route), ptr,

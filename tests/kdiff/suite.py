@@ -114,6 +114,12 @@ def kernel_batch(kernel, batch):
                               % (case.index, kc.log_unreliable))
         after = C.Saved(kernel.save())
         kc.delta = C.delta(before, after)
+        if kc.errors and kc.delta and len(kc.errors) == len(case.frames) == 1:
+            # refused by a hook, not by the socket: the counters moved, so
+            # netfilter saw it (e.g. EINVAL from the reroute after mangle
+            # OUTPUT changed the mark of a datagram from 127.0.0.1)
+            kc.sent.append((t, 0))
+            kc.errors = []
         before = after
         kb.cases[case.index] = kc
         prev = kc
