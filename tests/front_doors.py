@@ -30,8 +30,10 @@ holds none).  Every namespace is removed, also on failure.
 import json
 import os
 import pty
+import re
 import select
 import shutil
+import socket
 import struct
 import subprocess
 import tempfile
@@ -685,6 +687,48 @@ class FrontDoors:
 
     # -- inject: verdicts, --expect, JSON, --log, --nflog-dir, REJECT
 
+    def test_syslog(self):
+        """--syslog: the LOG line reaches /dev/log as the kernel's line, at
+        the rule's level, facility user, and is not printed.  /dev/log is a
+        socket of the test's, seen only by uxt (a private mount namespace)."""
+        b = self.topo.b
+        st = self.state("syslog")
+        self.ipt(b, st, ["-A", "INPUT", "-p", "icmp", "-j", "LOG",
+                         "--log-prefix", "sys: ", "--log-level", "6"])
+        sock_path = self.path("devlog")
+        devdir = self.path("dev")
+        os.makedirs(devdir, exist_ok=True)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.bind(sock_path)
+            sock.settimeout(10)
+            script = (
+                "mount --make-rprivate / && mount -t tmpfs none %(d)s && "
+                "ln -s %(s)s %(d)s/log && for n in null zero urandom; do "
+                "touch %(d)s/$n && mount --bind /dev/$n %(d)s/$n; done && "
+                "mount --bind %(d)s /dev && exec \"$@\"" % {"d": devdir,
+                                                        "s": sock_path})
+            argv = ["unshare", "-m", "sh", "-c", script, "sh", "ip", "netns",
+                    "exec", b, os.path.join(self.bindir, "uxt"), "inject",
+                    "-i", "vb", "-p", "icmp", "-s", "10.9.0.1", "--syslog"]
+            env = dict(os.environ, UXT_STATE=st)
+            p = subprocess.run(argv, capture_output=True, timeout=60, env=env)
+            out = p.stdout.decode()
+            try:
+                msg = sock.recv(4096).decode()
+            except socket.timeout:
+                msg = ""
+        finally:
+            sock.close()
+        m = re.match(r"<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d uxt\[\d+\]: "
+                     r"sys: IN=vb OUT= MAC=\S+ SRC=10\.9\.0\.1 ", msg)
+        self.res.check("front_doors inject --syslog: the LOG line at "
+                       "user.info, not printed",
+                       p.returncode == 0 and m is not None and
+                       m.group(1) == "14" and "sys:" not in out,
+                       "rc %d, stdout %r, stderr %r, syslog %r" % (
+                           p.returncode, out, p.stderr.decode(), msg))
+
     def test_inject(self):
         b = self.topo.b
         st = self.state("inject")
@@ -1031,6 +1075,7 @@ class FrontDoors:
             self.test_link_types()
             self.test_counters_listing()
             self.test_inject()
+            self.test_syslog()
             self.test_attribution()
             self.test_host_file()
             self.test_bad_input()

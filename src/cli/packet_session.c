@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "ct.h"
@@ -183,6 +184,9 @@ int ps_option(struct ps_options *o, int id, const char *arg,
 		return 0;
 	case PS_OPT_LOG:
 		o->log_path = arg;
+		return 0;
+	case PS_OPT_SYSLOG:
+		o->syslog = true;
 		return 0;
 	case PS_OPT_NFLOG_DIR:
 		o->nflog_dir = arg;
@@ -371,6 +375,10 @@ static void ev_log(void *ctx, unsigned int level, const char *line)
 	uxt_buf_reset(b);
 	uxt_buf_printf(b, "<%u>%s", level, line);
 	add_log(s, uxt_buf_str(b));
+	if (s->opt.syslog)
+		/* the kernel's line at its level, as a kernel log reader
+		 * forwards it; the facility is the user's */
+		syslog(LOG_USER | (int)(level & 7), "%s", line);
 	if (s->log_fd >= 0) {
 		const char *text;
 		size_t len, off = 0;
@@ -489,6 +497,8 @@ int ps_start(struct ps_session **sp, const struct ps_options *o,
 			return uxt_error_bare(e, UXT_OTHER_PROBLEM, "%s: %s",
 					      o->log_path, strerror(errno));
 	}
+	if (o->syslog)
+		openlog("uxt", LOG_PID, LOG_USER);
 	if (o->nflog_dir) {
 		s->nflog = uxt_nflog_pcap_open(o->nflog_dir, e);
 		if (!s->nflog)
@@ -616,7 +626,7 @@ static void print_text(struct ps_session *s, uint64_t number,
 	for (size_t i = 0; i < r->nouts; i++)
 		uxt_buf_printf(b, "  out %s: %s\n", r->outs[i].dev,
 			       r->outs[i].summary);
-	if (!s->opt.log_path)
+	if (!s->opt.log_path && !s->opt.syslog)
 		for (size_t i = 0; i < r->nlogs; i++)
 			uxt_buf_printf(b, "  log: %s\n", r->logs[i]);
 	if (s->opt.trace)
@@ -880,6 +890,8 @@ void ps_free(struct ps_session *s)
 		uxt_nflog_pcap_close(s->nflog, NULL);
 	if (s->log_fd >= 0)
 		close(s->log_fd);
+	if (s->opt.syslog)
+		closelog();
 	uxt_ns_free(s->ns);
 	ctev_writer_close(s->ctev);
 	if (s->state_open)

@@ -45,19 +45,21 @@ enum {
 	PS_OPT_LOG,
 	PS_OPT_NFLOG_DIR,
 	PS_OPT_TIME,
+	PS_OPT_SYSLOG,
 	PS_OPT_OWN = 0x200,
 };
 
 #define PS_LONGOPTS                                                         \
 	{"host", 1, PS_OPT_HOST}, {"trace", 0, PS_OPT_TRACE},                \
 	{"json", 0, PS_OPT_JSON}, {"log", 1, PS_OPT_LOG},                    \
-	{"nflog-dir", 1, PS_OPT_NFLOG_DIR}
+	{"nflog-dir", 1, PS_OPT_NFLOG_DIR}, {"syslog", 0, PS_OPT_SYSLOG}
 
 struct ps_options {
 	const char *host_file;	/* NULL: this network namespace */
 	bool trace;
 	bool json;
 	const char *log_path;	/* LOG lines go there instead of stdout */
+	bool syslog;		/* ... and/or to syslog(3) */
 	const char *nflog_dir;
 	bool have_time;		/* --time */
 	uint64_t time_ns;

@@ -52,7 +52,7 @@ static void help(struct uxt_buf *b)
 	uxt_buf_puts(b,
 		"Usage: uxt replay FILE [-i IFACE | -o IFACE] [-w OUT] [-q] [--raw-sends]\n"
 		"                  [--host FILE] [--trace] [--json] [--log FILE]\n"
-		"                  [--nflog-dir DIR]\n"
+		"                  [--syslog] [--nflog-dir DIR]\n"
 		"\n"
 		"The packets of a capture (pcap or pcapng: Ethernet, raw IP, Linux cooked\n"
 		"v1/v2, loopback, NFLOG) through this network namespace's ruleset, at the\n"
@@ -72,6 +72,8 @@ static void help(struct uxt_buf *b)
 		"  --trace                    print every rule each packet matched\n"
 		"  --json                     one JSON object per packet, no counters\n"
 		"  --log FILE                 append LOG lines to FILE instead of printing them\n"
+		"  --syslog                   send LOG lines to syslog (facility user, the\n"
+		"                             rule's level) instead of printing them\n"
 		"  --nflog-dir DIR            write DIR/nflog-GROUP.pcap for NFLOG rules\n"
 		"\n"
 		"Per packet: NUMBER SUMMARY => VERDICT [TABLE:CHAIN:RULE | (reason)], then the\n"
