@@ -94,8 +94,10 @@ def kernel_batch(kernel, batch):
         kc = KCase(case.index)
         kernel.topo.assert_log_all()
         overruns = kernel.overruns
+        sent_at = []
         for i, fr in enumerate(case.frames):
             t = time.time()
+            sent_at.append(t)
             err = kernel.send(case.direction, fr)
             if err and err != "EPERM":
                 kc.errors.append((i, err))
@@ -114,11 +116,14 @@ def kernel_batch(kernel, batch):
                               % (case.index, kc.log_unreliable))
         after = C.Saved(kernel.save())
         kc.delta = C.delta(before, after)
-        if kc.errors and kc.delta and len(kc.errors) == len(case.frames) == 1:
-            # refused by a hook, not by the socket: the counters moved, so
-            # netfilter saw it (e.g. EINVAL from the reroute after mangle
-            # OUTPUT changed the mark of a datagram from 127.0.0.1)
-            kc.sent.append((t, 0))
+        if (kc.errors and not kc.sent and kc.delta and
+                len(kc.errors) == len(case.frames) and
+                max(p for p, _b in kc.delta.values()) == len(case.frames)):
+            # every frame refused, by a hook rather than by the socket: the
+            # counters moved once per frame, so netfilter saw each (e.g.
+            # EINVAL from the reroute after mangle OUTPUT changed the mark
+            # of a datagram from 127.0.0.1)
+            kc.sent = [(sent_at[i], i) for i, _e in kc.errors]
             kc.errors = []
         before = after
         kb.cases[case.index] = kc
