@@ -392,6 +392,14 @@ static void read_settings(struct uxt_host *h)
 
 	/* without /proc (an unusual sandbox) the fresh namespace's values */
 	h->forwarding = read_sysctl("/proc/sys/net/ipv4/ip_forward", 0) != 0;
+	h->icmp.ratelimit_ms = read_sysctl("/proc/sys/net/ipv4/icmp_ratelimit",
+					   h->icmp.ratelimit_ms);
+	h->icmp.ratemask = read_sysctl("/proc/sys/net/ipv4/icmp_ratemask",
+				       h->icmp.ratemask);
+	h->icmp.msgs_per_sec = read_sysctl("/proc/sys/net/ipv4/icmp_msgs_per_sec",
+					   h->icmp.msgs_per_sec);
+	h->icmp.msgs_burst = read_sysctl("/proc/sys/net/ipv4/icmp_msgs_burst",
+					 h->icmp.msgs_burst);
 	all_rpf = read_sysctl("/proc/sys/net/ipv4/conf/all/rp_filter", 0);
 	for (unsigned int i = 0; i < h->nifaces; i++) {
 		struct uxt_iface *d = &h->ifaces[i];

@@ -193,6 +193,17 @@ void uxt_ns_set_host(struct uxt_ns *ns, struct uxt_host *host)
 		free(ns->host);
 	}
 	ns->host = host;
+	if (host) {
+		/* the settings change, the buckets keep their credit */
+		struct uxt_icmp_settings s = {
+			.ratelimit_ms = host->icmp.ratelimit_ms,
+			.ratemask = host->icmp.ratemask,
+			.msgs_per_sec = host->icmp.msgs_per_sec,
+			.msgs_burst = host->icmp.msgs_burst,
+		};
+
+		uxt_icmp_limits_set(ns->icmp, &s);
+	}
 }
 
 const struct uxt_host *uxt_ns_host(const struct uxt_ns *ns)

@@ -32,6 +32,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,16 +42,22 @@
 #include "pkt.h"
 
 /* IP_MAX_MTU: dst_mtu() never reports more */
-#define IP_MAX_MTU 0xFFF0u
+#define IP_MAX_MTU 0xFFFFu
 #define ALL_HOSTS_GROUP 0xE0000001u	/* 224.0.0.1, host order */
 #define LOOPBACK_ADDR 0x7F000001u	/* 127.0.0.1, host order */
 #define IFNAME_SIZE 16			/* IFNAMSIZ, with the NUL */
 
 /* Basics */
 
+static const struct uxt_host_icmp default_icmp = {
+	.ratelimit_ms = 1000, .ratemask = 6168,
+	.msgs_per_sec = 1000, .msgs_burst = 50,
+};
+
 void uxt_host_init(struct uxt_host *h)
 {
 	memset(h, 0, sizeof(*h));
+	h->icmp = default_icmp;
 }
 
 void uxt_host_free(struct uxt_host *h)
@@ -1050,6 +1057,11 @@ void uxt_host_format(const struct uxt_host *h, struct uxt_buf *out)
 
 	uxt_buf_puts(out, "# uxtables host model (docs/host.md)\n");
 	uxt_buf_printf(out, "forwarding %s\n", h->forwarding ? "on" : "off");
+	if (memcmp(&h->icmp, &default_icmp, sizeof(h->icmp)) != 0)
+		uxt_buf_printf(out, "icmp ratelimit %u ratemask %u msgs_per_sec %u "
+			       "msgs_burst %u\n", h->icmp.ratelimit_ms,
+			       h->icmp.ratemask, h->icmp.msgs_per_sec,
+			       h->icmp.msgs_burst);
 	for (unsigned int i = 0; i < h->nifaces; i++) {
 		const struct uxt_iface *d = &h->ifaces[i];
 
@@ -1325,6 +1337,48 @@ static int parse_forwarding(struct parser *p)
 		p->h->forwarding = false;
 	else
 		return perr(p, "forwarding is 'on' or 'off', not '%s'", v);
+	return 0;
+}
+
+static int parse_icmp(struct parser *p)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} keys[] = {
+		{"ratelimit", offsetof(struct uxt_host_icmp, ratelimit_ms)},
+		{"ratemask", offsetof(struct uxt_host_icmp, ratemask)},
+		{"msgs_per_sec", offsetof(struct uxt_host_icmp, msgs_per_sec)},
+		{"msgs_burst", offsetof(struct uxt_host_icmp, msgs_burst)},
+	};
+
+	if (p->nwords < 3)
+		return perr(p, "usage: icmp [ratelimit MS] [ratemask N] "
+			       "[msgs_per_sec N] [msgs_burst N]");
+	for (unsigned int i = 1; i < p->nwords; i++) {
+		const char *v;
+		unsigned long n;
+		char *end;
+		size_t k;
+
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (strcmp(p->words[i], keys[k].name) == 0)
+				break;
+		if (k == sizeof(keys) / sizeof(keys[0]))
+			return perr(p, "unknown icmp setting '%.40s' (ratelimit, "
+				       "ratemask, msgs_per_sec or msgs_burst)",
+				       p->words[i]);
+		v = next_word(p, &i);
+		if (!v)
+			return -1;
+		errno = 0;
+		n = strtoul(v, &end, 0);
+		/* the sysctls are ints that refuse negative values */
+		if (errno || end == v || *end || *v == '-' || n > INT32_MAX)
+			return perr(p, "icmp %s: '%.40s' is not a number from 0 "
+				       "to 2147483647", keys[k].name, v);
+		*(uint32_t *)((char *)&p->h->icmp + keys[k].off) = (uint32_t)n;
+	}
 	return 0;
 }
 
@@ -1726,8 +1780,10 @@ static int parse_line(struct parser *p, char *line)
 		return parse_addr_line(p);
 	if (strcmp(kw, "route") == 0)
 		return parse_route(p);
-	return perr(p, "unknown keyword '%.40s' (forwarding, iface, addr or "
-		       "route)", kw);
+	if (strcmp(kw, "icmp") == 0)
+		return parse_icmp(p);
+	return perr(p, "unknown keyword '%.40s' (forwarding, iface, addr, "
+		       "route or icmp)", kw);
 }
 
 /* Every Linux host has lo; a file may leave it out. */

@@ -96,6 +96,13 @@ struct uxt_host {
 	struct uxt_route *routes;
 	unsigned int nroutes;
 	bool forwarding;
+	/* net.ipv4.icmp_*: how often the host may send ICMP errors */
+	struct uxt_host_icmp {
+		uint32_t ratelimit_ms;	/* icmp_ratelimit, 1000 */
+		uint32_t ratemask;	/* icmp_ratemask, 6168 */
+		uint32_t msgs_per_sec;	/* icmp_msgs_per_sec, 1000 */
+		uint32_t msgs_burst;	/* icmp_msgs_burst, 50 */
+	} icmp;
 };
 
 /*
