@@ -2,7 +2,7 @@
 # Installs the Debian packages uxtables builds and tests with, when missing.
 # Needs root (apt-get); without it, says what is missing and goes on.
 set -e
-PKGS="gcc make clang libclang-rt-14-dev python3 iptables iproute2 conntrack tcpdump tshark iputils-ping util-linux netcat-openbsd libpcap-dev libmnl-dev hyperfine xz-utils nftables"
+PKGS="gcc make clang libclang-rt-14-dev python3 iptables iproute2 conntrack tcpdump tshark iputils-ping util-linux netcat-openbsd libpcap-dev libmnl-dev hyperfine xz-utils nftables dnsmasq-base bind9-dnsutils curl"
 missing=""
 for p in $PKGS; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

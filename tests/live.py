@@ -7,14 +7,16 @@ The daemon runs in dut (foreground, a private state directory, LOG lines
 to a file); traffic is real: ping, nc, UDP and TCP sockets, tcpdump.
 
   start        hooks in the kernel (nftables table "uxtables"), status,
+               only the ruleset's hooks queue (all five with conntrack),
                refusal over an existing kernel ruleset (and --force)
   seed         the seed walkthrough's rows, live: LOG line, exact counters,
                -Z, user chains and references, DROP, REJECT seen by ping
                (and its size on the wire), RETURN, MARK and the mark
                match, goto, TCP flags, UDP ports, TCPMSS on the wire (a
                forwarded SYN and a local one, checksums checked by
-               tcpdump), NFLOG to pcap; REDIRECT and NOTRACK/conntrack
-               when the engine has connection tracking (else skipped)
+               tcpdump), NFLOG to pcap; REDIRECT and the redirected
+               connection in conntrack -L (tests/live_seed.py has the
+               whole walkthrough on the seed's own hosts)
   host         the host model follows the namespace: an address and an
                interface added while the daemon runs
   commands     8 command lines at once while traffic flows; a ruleset
@@ -130,7 +132,8 @@ class Daemon:
         self.bindir = bindir
         self.uxt = os.path.join(bindir, "uxt")
         self.state = state or tempfile.mkdtemp(prefix="uxt-live-")
-        self.log = os.path.join(self.state, "..", os.path.basename(self.state) + ".log")
+        # beside the state directory, not in it (it is removed first)
+        self.log = self.state.rstrip("/") + ".log"
         self.env = {"UXT_STATE": self.state,
                     "ASAN_OPTIONS": "abort_on_error=0:exitcode=99",
                     "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1:exitcode=99"}
@@ -301,6 +304,30 @@ class Live:
                        out.count("notrack queue num 0-1") == 5, out)
             self.check("traffic passes an empty ruleset",
                        " 0% packet loss" in topo.ping("cli", "10.1.0.2", 2))
+            # only the hooks of the ruleset's tables queue (docs/daemon.md,
+            # "Performance"); conntrack needs all five
+            def queueing():
+                rc, out, _ = topo.x("dut", ["nft", "list", "table", "ip", "uxtables"])
+                return sorted(h for h, rule in re.findall(
+                    r"hook (\w+) priority -450;[^\n]*\n\s*(counter[^\n]*)", out)
+                    if "notrack queue num 0-1" in rule), out
+            d.ipt("-A FORWARD -p icmp -j ACCEPT")
+            hooks, out = queueing()
+            self.check("a filter ruleset queues at input, forward, output",
+                       hooks == ["forward", "input", "output"] and
+                       out.count("notrack") == 5, out)
+            out = topo.ping("cli", "10.1.0.2", 2)
+            self.check("filter hooks only: FORWARD sees each packet once",
+                       " 0% packet loss" in out and
+                       d.counters("FORWARD") == [(4, 336)],
+                       out + str(d.counters("FORWARD")))
+            d.ipt("-A INPUT -m conntrack --ctstate INVALID -j DROP")
+            hooks, out = queueing()
+            self.check("conntrack: all five hooks queue", len(hooks) == 5, out)
+            d.ipt("-D INPUT 1")
+            hooks, out = queueing()
+            self.check("without conntrack: three again",
+                       hooks == ["forward", "input", "output"], out)
             rc = d.stop()
             self.check("SIGTERM: exit 0", rc == 0, d.stderr)
             self.check("SIGTERM: hooks removed", not hooks_present(topo))
@@ -464,27 +491,7 @@ class Live:
         finally:
             d.close()
 
-    def engine_has_nat(self):
-        """Whether the engine does NAT: REDIRECT through uxt inject."""
-        state = tempfile.mkdtemp(prefix="uxt-probe-")
-        env = dict(os.environ, UXT_STATE=state)
-        try:
-            b = os.path.join(self.bindir, "iptables")
-            sh([b, "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "--dport", "10000",
-                "-j", "REDIRECT", "--to-ports", "20000"], env=env)
-            rc, out, err = sh([os.path.join(self.bindir, "uxt"), "inject", "-p",
-                               "tcp", "-d", "127.0.0.1", "--dport", "10000"],
-                              env=env)
-            return "20000" in out
-        finally:
-            shutil.rmtree(state, ignore_errors=True)
-
     def t_stateful(self, topo, d):
-        if not self.engine_has_nat():
-            self.res.skip("live 12.5 REDIRECT, 12.7 conntrack",
-                          "the engine does not do connection tracking and NAT "
-                          "yet (uxt inject finds no REDIRECT)")
-            return
         ipt = d.ipt
         ipt("-t nat -A PREROUTING -p tcp --dport 10000 -j REDIRECT --to-port 20000")
         srv = topo.popen("dut", ["nc", "-l", "-p", "20000"],
@@ -496,9 +503,13 @@ class Live:
         self.check("12.5: REDIRECT reaches the server on 20000, 1 60",
                    rc == 0 and d.counters("PREROUTING", "nat") == [(1, 60)],
                    str(d.counters("PREROUTING", "nat")))
+        rc, out, err = d.cmd("conntrack", ["-L", "-p", "tcp"])
+        self.check("12.7: conntrack -L is live: the redirected connection",
+                   rc == 0 and re.search(
+                       r"^tcp\s+6 \d+ \w+ src=10\.0\.0\.2 dst=10\.0\.0\.1 "
+                       r"sport=\d+ dport=10000 src=10\.0\.0\.1 dst=10\.0\.0\.2 "
+                       r"sport=20000 ", out, re.M), out + err)
         ipt("-t nat -F")
-        rc, out, err = d.cmd("conntrack", ["-L"])
-        self.check("12.7: conntrack -L is live", rc == 0, out + err)
 
     # the host model follows the namespace
 
@@ -732,6 +743,27 @@ COMMIT
         if not os.path.exists(sysctl):
             self.res.skip("live differential", "no nf_log_all_netns sysctl")
             return
+        # Real TCP under load may retransmit on one side and not the other
+        # (a retransmission is a packet more for every rule it meets): a
+        # difference is confirmed by a second run of both sides before it
+        # counts.  A real difference shows in both runs.
+        first = None
+        for attempt in (1, 2):
+            results = self.differential_once(topo_factory, sysctl)
+            verdicts = self.differential_compare(results)
+            if all(ok for _n, ok, _d in verdicts):
+                break
+            if first is None:
+                first = verdicts
+        if first is not None and all(ok for _n, ok, _d in verdicts):
+            print("note: live differential: the first run differed, the "
+                  "second agreed (traffic timing); first run:\n  " +
+                  "\n  ".join(d.replace("\n", "\n  ")[:2000]
+                              for _n, ok, d in first if not ok))
+        for name, ok, detail in verdicts:
+            self.check(name, ok, detail)
+
+    def differential_once(self, topo_factory, sysctl):
         import log_units
         with open(sysctl) as f:
             saved = f.read().strip()
@@ -774,6 +806,10 @@ COMMIT
         finally:
             with open(sysctl, "w") as f:
                 f.write(saved)
+        return results
+
+    def differential_compare(self, results):
+        """[(check name, ok, detail)]"""
         ks, kl = results["kernel"]
         us, ul = results["uxt"]
 
@@ -782,19 +818,20 @@ COMMIT
                     if not l.startswith("#")]
         kc, uc = counters(ks), counters(us)
         diff = [("kernel: " + a, "uxt:    " + b) for a, b in zip(kc, uc) if a != b]
-        self.check("differential: every counter identical (iptables-save -c)",
-                   kc == uc and any(re.match(r"\[[1-9]", l) for l in kc),
-                   "\n".join("%s\n%s" % p for p in diff[:20]) or
-                   "\n".join(kc + ["--"] + uc))
+        out = [("differential: every counter identical (iptables-save -c)",
+                kc == uc and any(re.match(r"\[[1-9]", l) for l in kc),
+                "\n".join("%s\n%s" % p for p in diff[:20]) or
+                "\n".join(kc + ["--"] + uc))]
         kn = [self.norm_line(l) for l in kl]
         un = [self.norm_line(l) for l in ul]
         missing = [l for l in kn if l not in un]
         extra = [l for l in un if l not in kn]
-        self.check("differential: the LOG lines identical (IDs aside), %d lines"
-                   % len(kn), kn == un and len(kn) > 10,
-                   "kernel only:\n" + "\n".join(missing[:10]) +
-                   "\nuxt only:\n" + "\n".join(extra[:10]) +
-                   ("\n(order differs)" if sorted(kn) == sorted(un) else ""))
+        out.append(("differential: the LOG lines identical (IDs aside), %d lines"
+                    % len(kn), kn == un and len(kn) > 10,
+                    "kernel only:\n" + "\n".join(missing[:10]) +
+                    "\nuxt only:\n" + "\n".join(extra[:10]) +
+                    ("\n(order differs)" if sorted(kn) == sorted(un) else "")))
+        return out
 
     def run(self):
         topo = Topo()

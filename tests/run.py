@@ -18,7 +18,7 @@ SUITES = ["conformance", "differential", "seed", "concurrency", "fuzz",
           "host_routing", "packet_units", "match_units", "classify_units", "log_units",
           "front_doors", "seed_packets", "kernel_diff", "real_traffic", "real_traffic_nat",
           "live",
-          "conntrack_cli", "ct_units", "nat_units", "ct_diff"]
+          "live_seed", "conntrack_cli", "ct_units", "nat_units", "ct_diff"]
 
 
 def main():

@@ -37,6 +37,7 @@
 #include "ct.h"
 #include "ct_events.h"
 #include "ct_state.h"
+#include "ctl.h"
 #include "getopt.h"
 
 #define PROGNAME "conntrack"
@@ -2175,11 +2176,34 @@ static bool event_wanted(const struct cmd *c, const struct ctev_rec *r)
 	return false;
 }
 
+/*
+ * A live daemon appends its events to the log only while someone listens
+ * (ctl.h: ct-listen holds CTL_LISTEN_MS); ask again every second.  The
+ * first request is answered once the daemon writes, after the reader has
+ * its position: no event of the daemon's from then on is missed.
+ */
+static void ask_daemon_for_events(const char *dir, int64_t *last_ms)
+{
+	struct timespec ts;
+	struct uxt_err e;
+	int64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (*last_ms && now - *last_ms < 1000)
+		return;
+	*last_ms = now;
+	/* no daemon, or one that cannot answer: the log has what others
+	 * write */
+	ctl_ct_listen(dir, &e);
+}
+
 static int do_events(struct cmd *c, int *counter, bool expect,
 		     struct uxt_err *e)
 {
 	struct ctev_reader *rd = NULL;
 	struct sigaction sa;
+	int64_t listen_ms = 0;
 	char dir[4096];
 
 	if (uxt_store_default_dir(dir, sizeof(dir), e))
@@ -2215,7 +2239,11 @@ static int do_events(struct cmd *c, int *counter, bool expect,
 	while (!stop_signal) {
 		struct ctev_rec r;
 		bool lost = false;
-		int got = rd ? ctev_reader_next(rd, &r, &lost) : 0;
+		int got;
+
+		if (rd)
+			ask_daemon_for_events(dir, &listen_ms);
+		got = rd ? ctev_reader_next(rd, &r, &lost) : 0;
 
 		if (lost)
 			uxt_buf_puts(&c->io->err,

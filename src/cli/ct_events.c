@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -452,34 +453,42 @@ void ctev_format_xml(struct uxt_buf *b, const struct ctev_rec *r,
 /* The log */
 
 struct ctev_writer {
-	char path[4200], old[4200];
+	char path[4200], old[4200], lock[4200];
 	int fd;
-	uint64_t size;
-	uint64_t seq;
+	int lock_fd;
+	ino_t ino;
 	uint32_t portid;
 	const struct uxt_ct_settings *set;
 	int error;
 	bool started;
 };
 
-/* The sequence number of the last record of the file at path, or 0. */
-static uint64_t last_seq(const char *path)
+/* The sequence number of the last whole record of the open file fd, or 0. */
+static uint64_t last_seq_fd(int fd)
 {
 	struct ctev_rec r;
 	struct stat st;
-	uint64_t seq = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return 0;
 	if (fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof(r)) {
 		off_t off = st.st_size - st.st_size % (off_t)sizeof(r) -
 			    (off_t)sizeof(r);
 
 		if (pread(fd, &r, sizeof(r), off) == (ssize_t)sizeof(r) &&
 		    r.magic == CTEV_MAGIC && r.size == sizeof(r))
-			seq = r.seq;
+			return r.seq;
 	}
+	return 0;
+}
+
+/* The sequence number of the last record of the file at path, or 0. */
+static uint64_t last_seq(const char *path)
+{
+	uint64_t seq;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	seq = last_seq_fd(fd);
 	close(fd);
 	return seq;
 }
@@ -490,18 +499,13 @@ static int writer_reopen(struct ctev_writer *w)
 
 	if (w->fd >= 0)
 		close(w->fd);
-	w->fd = open(w->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	/* read too: the last record's sequence number */
+	w->fd = open(w->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (w->fd < 0)
 		return -1;
 	if (fstat(w->fd, &st) != 0)
 		return -1;
-	w->size = (uint64_t)st.st_size;
-	if (w->size % sizeof(struct ctev_rec) != 0) {
-		/* a record cut short (disk full): drop it */
-		w->size -= w->size % sizeof(struct ctev_rec);
-		if (ftruncate(w->fd, (off_t)w->size) != 0)
-			return -1;
-	}
+	w->ino = st.st_ino;
 	return 0;
 }
 
@@ -512,22 +516,22 @@ struct ctev_writer *ctev_writer_open(const char *dir, uint32_t portid)
 	if (!w)
 		return NULL;
 	w->fd = -1;
+	w->lock_fd = -1;
 	w->portid = portid;
 	snprintf(w->path, sizeof(w->path), "%s/%s", dir, CTEV_LOG_NAME);
 	snprintf(w->old, sizeof(w->old), "%s/%s", dir, CTEV_LOG_OLD);
-	/* the file is opened by the first event */
+	snprintf(w->lock, sizeof(w->lock), "%s/%s", dir, CTEV_LOG_LOCK);
+	/* the files are opened by the first event */
 	return w;
 }
 
 static int writer_start(struct ctev_writer *w)
 {
 	if (w->started)
-		return w->fd >= 0 ? 0 : -1;
+		return w->fd >= 0 && w->lock_fd >= 0 ? 0 : -1;
 	w->started = true;
-	w->seq = last_seq(w->path);
-	if (w->seq == 0)
-		w->seq = last_seq(w->old);
-	if (writer_reopen(w) != 0) {
+	w->lock_fd = open(w->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (w->lock_fd < 0 || writer_reopen(w) != 0) {
 		w->error = errno ? errno : EIO;
 		return -1;
 	}
@@ -553,6 +557,8 @@ void ctev_writer_close(struct ctev_writer *w)
 		return;
 	if (w->fd >= 0)
 		close(w->fd);
+	if (w->lock_fd >= 0)
+		close(w->lock_fd);
 	free(w);
 }
 
@@ -561,33 +567,71 @@ int ctev_writer_error(const struct ctev_writer *w)
 	return w ? w->error : 0;
 }
 
+static void writer_fail(struct ctev_writer *w, int err)
+{
+	if (!w->error)
+		w->error = err ? err : EIO;
+}
+
+/*
+ * Appends r under the log's lock.  Several processes write at once (the
+ * live daemon's packets, a conntrack -D, a uxt inject), so nothing about
+ * the file is kept between two records: under the lock, the file at path
+ * (another writer may have rotated it), its size and the last sequence
+ * number are read afresh.
+ */
 static void writer_append(struct ctev_writer *w, struct ctev_rec *r)
 {
+	struct stat st;
+	uint64_t size, seq;
 	size_t off = 0;
 
 	if (writer_start(w) != 0)
 		return;
-	if (w->size + sizeof(*r) > CTEV_LOG_MAX) {
-		if (rename(w->path, w->old) != 0 || writer_reopen(w) != 0) {
-			if (!w->error)
-				w->error = errno ? errno : EIO;
+	while (flock(w->lock_fd, LOCK_EX) != 0)
+		if (errno != EINTR) {
+			writer_fail(w, errno);
 			return;
 		}
+	if ((stat(w->path, &st) != 0 || st.st_ino != w->ino) &&
+	    writer_reopen(w) != 0) {
+		writer_fail(w, errno);
+		goto out;
 	}
-	r->seq = ++w->seq;
+	if (fstat(w->fd, &st) != 0) {
+		writer_fail(w, errno);
+		goto out;
+	}
+	size = (uint64_t)st.st_size;
+	if (size % sizeof(*r) != 0) {
+		/* a record cut short (disk full): drop it */
+		size -= size % sizeof(*r);
+		if (ftruncate(w->fd, (off_t)size) != 0) {
+			writer_fail(w, errno);
+			goto out;
+		}
+	}
+	seq = size ? last_seq_fd(w->fd) : last_seq(w->old);
+	if (size + sizeof(*r) > CTEV_LOG_MAX) {
+		if (rename(w->path, w->old) != 0 || writer_reopen(w) != 0) {
+			writer_fail(w, errno);
+			goto out;
+		}
+	}
+	r->seq = seq + 1;
 	while (off < sizeof(*r)) {
 		ssize_t n = write(w->fd, (const char *)r + off, sizeof(*r) - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			if (!w->error)
-				w->error = n < 0 ? errno : EIO;
-			return;
+			writer_fail(w, n < 0 ? errno : EIO);
+			goto out;
 		}
 		off += (size_t)n;
 	}
-	w->size += sizeof(*r);
+out:
+	flock(w->lock_fd, LOCK_UN);
 }
 
 void ctev_writer_event(void *ctx, enum uxt_ct_event_kind kind,

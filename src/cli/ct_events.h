@@ -9,8 +9,12 @@
  * the kernel's NFNLGRP_CONNTRACK_* groups let it: every process that moves
  * the table (uxt inject, uxt replay, and conntrack -D/-F/-U itself)
  * appends each event, as a record, to DIR/ct-events; conntrack -E follows
- * the file.  Records have a fixed size and are written with one write()
- * each, under the state lock, so a reader never sees half a record
+ * the file.  The live daemon appends too, without the state lock (a
+ * command holds that lock while it waits for the daemon), so each append
+ * takes the log's own lock, DIR/ct-events.lock (flock), and reads the
+ * file's last sequence number afresh under it: writers of several
+ * processes keep one sequence.  Records have a fixed size and are written
+ * with one write() each, so a reader never sees half a record
  * interleaved with another.  The log is bounded: when ct-events reaches
  * CTEV_LOG_MAX bytes it is renamed to ct-events.1 (replacing the previous
  * one) and a new file begins; a reader that falls more than a whole file
@@ -29,6 +33,7 @@
 
 #define CTEV_LOG_NAME "ct-events"
 #define CTEV_LOG_OLD "ct-events.1"
+#define CTEV_LOG_LOCK "ct-events.lock"
 #define CTEV_LOG_MAX (4u << 20)
 #define CTEV_MAGIC 0x55584345u	/* "UXCE" */
 
@@ -126,7 +131,9 @@ struct ctev_writer;
 
 /*
  * Opens the log of the state directory dir for appending (created when
- * missing).  The caller holds the state lock while it appends.  portid is
+ * missing).  Each append takes the log's lock; the caller needs no other
+ * (but a writer that is not the live daemon holds the state lock while it
+ * changes the table, which keeps its events in order).  portid is
  * given to the events this process causes itself, as the netlink port of a
  * process that changes the table (0 for the packet path and the timer).
  */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctl.h"
 #include "packet_session.h"
 
 int ct_clock_now(uint64_t *now_ns, bool *explicit_time, struct uxt_err *e)
@@ -42,6 +43,9 @@ int ct_state_open(struct ct_state *s, struct uxt_err *e)
 	s->open = true;
 	if (uxt_store_lock(&s->store, 0, e))
 		return -1;
+	/* a live daemon writes its table (DIR/conntrack) first */
+	if (ctl_sync(s->store.dir, e))
+		return -1;
 	s->table = uxt_ct_table_new();
 	if (!s->table)
 		return uxt_error(e, UXT_RESOURCE_PROBLEM, "out of memory");
@@ -68,7 +72,11 @@ int ct_state_commit(struct ct_state *s, struct uxt_err *e)
 	if (!s->dirty)
 		return 0;
 	s->dirty = false;
-	return uxt_store_commit_ct(&s->store, s->table, e);
+	if (uxt_store_commit_ct(&s->store, s->table, e))
+		return -1;
+	/* a live daemon applies the change to its table (still under the
+	 * lock, so that it reads what was committed here) */
+	return ctl_ct_reload(s->store.dir, e);
 }
 
 void ct_state_close(struct ct_state *s)

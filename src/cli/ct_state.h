@@ -15,6 +15,10 @@
  * wall clock when the table was last moved by it (uxt inject), the table's
  * own clock when that came from packets (uxt replay of a capture, --time).
  * UXT_TIME=SECONDS[.FRACTION] gives the time explicitly (tests).
+ *
+ * A live daemon (ctl.h) serving the state directory holds the table in
+ * memory: opening asks it to write the table first (sync), a commit asks
+ * it to apply the change (ct-reload), both under the state lock.
  */
 #ifndef UXT_CT_STATE_H
 #define UXT_CT_STATE_H
@@ -45,7 +49,8 @@ int ct_clock_now(uint64_t *now_ns, bool *explicit_time, struct uxt_err *e);
 int ct_state_open(struct ct_state *s, struct uxt_err *e);
 /* Starts logging the table's events (they name this process, portid). */
 int ct_state_events(struct ct_state *s, uint32_t portid, struct uxt_err *e);
-/* Writes the table back if it changed (dirty). */
+/* Writes the table back if it changed (dirty), and has a live daemon
+ * apply the change. */
 int ct_state_commit(struct ct_state *s, struct uxt_err *e);
 /* Releases everything; unlocks. */
 void ct_state_close(struct ct_state *s);

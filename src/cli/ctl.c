@@ -141,3 +141,17 @@ int ctl_reload(const char *dir, struct uxt_err *e)
 
 	return ctl_call(dir, "reload", reply, sizeof(reply), e) < 0 ? -1 : 0;
 }
+
+int ctl_ct_reload(const char *dir, struct uxt_err *e)
+{
+	char reply[512];
+
+	return ctl_call(dir, "ct-reload", reply, sizeof(reply), e) < 0 ? -1 : 0;
+}
+
+int ctl_ct_listen(const char *dir, struct uxt_err *e)
+{
+	char reply[512];
+
+	return ctl_call(dir, "ct-listen", reply, sizeof(reply), e);
+}

@@ -14,6 +14,15 @@
  *              it in; answered once every queue uses it, so the change
  *              applies to the next packet
  *   status     a few "key value" lines about the daemon
+ *   ct-reload  the caller (conntrack -D/-F/-U, uxt sysctl -w) has committed
+ *              the conntrack table it loaded after a sync: the daemon
+ *              applies to its live table what the caller changed (entries
+ *              removed, mark, status, timeout or TCP state changed, the
+ *              settings) and leaves what packets changed since the sync
+ *   ct-listen  a conntrack -E follows the event log: the daemon appends
+ *              its events to it for the next CTL_LISTEN_MS (the listener
+ *              asks again every second), as the kernel sends events only
+ *              while someone listens
  *
  * Answers start with "ok" or with "error: " and the reason.
  *
@@ -49,8 +58,15 @@ int ctl_call(const char *dir, const char *req, char *reply, size_t replysz,
 /* Whether a daemon listens on dir's control socket. */
 int ctl_serves(const char *dir);
 
+/* how long a ct-listen request holds */
+#define CTL_LISTEN_MS 5000
+
 /* The command line's two calls (0, or -1 with e set). */
 int ctl_sync(const char *dir, struct uxt_err *e);
 int ctl_reload(const char *dir, struct uxt_err *e);
+/* The conntrack command's (0, or -1 with e set); ctl_ct_listen gives 1
+ * when no daemon serves dir. */
+int ctl_ct_reload(const char *dir, struct uxt_err *e);
+int ctl_ct_listen(const char *dir, struct uxt_err *e);
 
 #endif

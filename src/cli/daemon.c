@@ -3,9 +3,11 @@
  * uxt daemon: uxtables as the firewall of a network namespace
  * (docs/daemon.md).
  *
- * The kernel hands every IPv4 packet of the namespace over at each of the
- * five hooks (kernel_hooks.h: nftables base chains at priority -450 with
- * notrack and the xt NFQUEUE target), before its own tables; the daemon
+ * The kernel hands every IPv4 packet of the namespace over at each hook
+ * where the ruleset has a table (all five with connection tracking or
+ * TRACE: ruleset_queue_hooks) (kernel_hooks.h: nftables base chains at
+ * priority -450 with notrack and the xt NFQUEUE target), before its own
+ * tables; the daemon
  * runs the engine at that hook (uxt_ns_hook: the same tables, walk and
  * targets as every front door) and answers with the verdict, the mark and,
  * when a target changed it, the datagram.  The kernel runs the paths
@@ -82,6 +84,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ct_events.h"
 #include "ctl.h"
 #include "engine.h"
 #include "ext.h"
@@ -130,6 +133,13 @@ struct layout {
 
 struct live;
 
+/* What the last sync wrote of an entry (ct-reload compares with it) */
+struct ct_snap {
+	uint32_t id, mark, status;
+	uint8_t tcp_state;
+	uint64_t timeout_ns;
+};
+
 struct engine {
 	pthread_mutex_t mu;
 	struct live *live;
@@ -169,6 +179,7 @@ struct live {
 	int ctl_fd;
 	char sock_path[256];
 	bool hooks_installed;
+	uint32_t queue_hooks;		/* the hooks that queue now (bits) */
 
 	/* configuration: changed by the main thread only, under cfg as a
 	 * writer; workers read it under cfg as readers */
@@ -198,6 +209,17 @@ struct live {
 
 	int raw_fd;
 	_Atomic uint64_t created;
+
+	/* conntrack: the event log, written while a conntrack -E listens
+	 * (ct-listen), and the table as the last sync wrote it */
+	pthread_mutex_t ctev_mu;
+	struct ctev_writer *ctev;
+	_Atomic int64_t ct_listen_until_ms;
+	_Atomic bool ct_quiet;		/* ct-reload applying a command's change */
+	const struct uxt_ct_table *ct_snap_table;
+	struct uxt_ct_settings ct_snap_set;
+	struct ct_snap *ct_snap;
+	size_t ct_nsnap, ct_snapcap;
 
 	/* between hooks */
 	pthread_mutex_t inflight_mu;
@@ -376,6 +398,65 @@ static bool ruleset_shared(const struct uxt_ruleset *rs)
 static bool ruleset_mangles(const struct uxt_ruleset *rs)
 {
 	return rs->tables[1] || rs->tables[2];
+}
+
+/* An extension whose checkentry would make the kernel track connections. */
+static bool xrec_needs_ct(const struct uxt_xrec *x)
+{
+	const struct uxt_ext *ext = uxt_ext_by_id(x->ext);
+
+	if (!ext)
+		return false;
+	if (ext->needs_conntrack_data)
+		return ext->needs_conntrack_data(x->data);
+	return ext->needs_conntrack;
+}
+
+/*
+ * The hooks (bits of NF_INET_*) the kernel must queue packets at for rs:
+ * those of its tables, where the engine has something to do; a hook
+ * without a table is a no-op for the engine (uxt_ns_hook), and each one
+ * left out saves a round trip through the queue (a forwarded packet under
+ * a filter-only ruleset is queued once, at FORWARD, instead of three
+ * times).  All five when something travels with the packet from hook to
+ * hook (connection tracking: the nat table or an extension that needs it;
+ * TRACE's flag), which the daemon carries between hooks itself; and all
+ * five for a ruleset without a table, so that a daemon that dies still
+ * fails closed on every path (any table's hooks cover every path: each
+ * has OUTPUT, and PREROUTING or both INPUT and FORWARD).
+ */
+static uint32_t ruleset_queue_hooks(const struct uxt_ruleset *rs)
+{
+	uint32_t hooks = 0;
+
+	if (rs->tables[1])	/* nat */
+		return UXT_KHOOKS_ALL;
+	for (int t = 0; t < UXT_NTABLES; t++) {
+		const struct uxt_table *tab = rs->tables[t];
+
+		if (!tab)
+			continue;
+		hooks |= uxt_table_defs[t].valid_hooks;
+		for (uint32_t c = 0; c < tab->nchains; c++) {
+			const struct uxt_chain *ch = tab->chains[c];
+
+			for (uint32_t j = 0; j < ch->nrules; j++) {
+				const struct uxt_rule *r = ch->rules[j];
+				const struct uxt_ext *tg;
+				const struct uxt_xrec *x;
+
+				uxt_rule_foreach_match(r, x)
+					if (xrec_needs_ct(x))
+						return UXT_KHOOKS_ALL;
+				if (xrec_needs_ct(uxt_rule_target(r)))
+					return UXT_KHOOKS_ALL;
+				tg = uxt_ext_by_id(uxt_rule_target(r)->ext);
+				if (tg && strcmp(tg->name, "TRACE") == 0)
+					return UXT_KHOOKS_ALL;
+			}
+		}
+	}
+	return hooks ? hooks & UXT_KHOOKS_ALL : UXT_KHOOKS_ALL;
 }
 
 /*
@@ -754,13 +835,39 @@ static void ev_local_out(void *ctx, struct uxt_pkt *pkt,
 		iph->id = htons(uxt_ns_next_ip_id(eng->ns, iph->daddr));
 		uxt_ip_send_check(pkt);
 	}
-	if (pkt->ct)
+	if (pkt->ct) {
+		/* the reply holds the entry until its last hook, as the
+		 * kernel's skb holds its reference (nf_ct_attach): the entry
+		 * of a request REJECT dropped is freed otherwise */
+		uxt_ct_pkt_get(uxt_ns_ct(eng->ns), pkt);
 		inflight_put(L, pkt);
+	}
 	sin.sin_addr.s_addr = iph->daddr;
 	if (sendto(L->raw_fd, pkt->data, pkt->len, MSG_DONTWAIT,
 		   (struct sockaddr *)&sin, sizeof(sin)) >= 0)
 		atomic_fetch_add(&L->created, 1);
 	uxt_ns_hook_finish(eng->ns, pkt);
+}
+
+/* Conntrack events go to the state's event log while someone follows it
+ * (conntrack -E), as the kernel sends them only to listeners; called with
+ * the engine's lock held. */
+static void ev_ct_event(void *ctx, unsigned int kind, uint32_t event_mask,
+			const struct uxt_ct *ct, uint64_t now_ns)
+{
+	struct engine *eng = ctx;
+	struct live *L = eng->live;
+
+	if (atomic_load(&L->ct_quiet) ||
+	    atomic_load_explicit(&L->ct_listen_until_ms,
+				 memory_order_relaxed) < mono_ms())
+		return;
+	pthread_mutex_lock(&L->ctev_mu);
+	if (!L->ctev)
+		L->ctev = ctev_writer_open(L->store.dir, 0);
+	ctev_writer_event(L->ctev, (enum uxt_ct_event_kind)kind, event_mask, ct,
+			  now_ns);
+	pthread_mutex_unlock(&L->ctev_mu);
 }
 
 /* Engines */
@@ -775,6 +882,7 @@ static struct engine *engine_new(struct live *L, const void *img, size_t len,
 		.log = ev_log,
 		.nflog = ev_nflog,
 		.local_out = ev_local_out,
+		.ct_event = ev_ct_event,
 	};
 
 	pthread_mutex_init(&eng->mu, NULL);
@@ -858,6 +966,33 @@ static void collect_deltas(struct live *L, struct uxt_counters *acc)
 	free(now);
 }
 
+/* The kernel's hooks for the options, queueing at hooks. */
+static void khooks_config(const struct live *L, uint32_t hooks,
+			  struct uxt_khooks_config *kc)
+{
+	memset(kc, 0, sizeof(*kc));
+	kc->queue_base = (uint16_t)L->opt.queue_base;
+	kc->queues = (uint16_t)L->opt.queues;
+	kc->bypass = L->opt.fail_open;
+	kc->cpu_fanout = L->opt.cpu_fanout;
+	kc->queue_hooks = hooks;
+}
+
+/* Makes the kernel queue packets at exactly hooks (ruleset_queue_hooks),
+ * in one transaction; main thread. */
+static int set_queue_hooks(struct live *L, uint32_t hooks, struct uxt_err *e)
+{
+	struct uxt_khooks_config kc;
+
+	if (!L->hooks_installed || hooks == L->queue_hooks)
+		return 0;
+	khooks_config(L, hooks, &kc);
+	if (uxt_khooks_set_queue_hooks(&kc, L->queue_hooks, e))
+		return -1;
+	L->queue_hooks = hooks;
+	return 0;
+}
+
 /*
  * Loads the state file and puts it in service: new engines (or, for a
  * ruleset with shared state that the running one also has, the same
@@ -874,6 +1009,7 @@ static int do_reload(struct live *L, struct uxt_err *e)
 	struct uxt_counters *Fnew, *delta, *carry;
 	long *map;
 	bool shared, mangles, in_place;
+	uint32_t hooks;
 	struct engine **neweng = NULL, **oldeng;
 	unsigned int nnew, nold;
 	void *oldimg;
@@ -889,6 +1025,7 @@ static int do_reload(struct live *L, struct uxt_err *e)
 	ruleset_counters(&rs0, &lay, Fnew);
 	shared = ruleset_shared(&rs0);
 	mangles = ruleset_mangles(&rs0);
+	hooks = ruleset_queue_hooks(&rs0);
 	map = xcalloc(lay.total, sizeof(*map));
 	if (parse_image(L->img, L->img_len, &old0, e)) {
 		/* cannot happen: the running image was parsed before */
@@ -897,6 +1034,14 @@ static int do_reload(struct live *L, struct uxt_err *e)
 	match_rulesets(&old0, &L->lay, &rs0, &lay, map);
 	uxt_ruleset_free(&old0);
 	uxt_ruleset_free(&rs0);
+	/* the hooks the new ruleset needs queue before it serves (those it
+	 * no longer needs stop after the swap) */
+	if (set_queue_hooks(L, L->queue_hooks | hooks, e)) {
+		free(map);
+		free(Fnew);
+		free(img);
+		return -1;
+	}
 
 	in_place = shared && L->shared && L->neng == 1;
 	nnew = shared ? 1 : L->nworkers;
@@ -961,10 +1106,18 @@ static int do_reload(struct live *L, struct uxt_err *e)
 	} else {
 		L->eng = neweng;
 		L->neng = nnew;
+		L->ct_snap_table = NULL;	/* a new conntrack table */
 	}
 	L->shared = shared;
 	L->may_mangle = mangles;
 	pthread_rwlock_unlock(&L->cfg);
+	{
+		struct uxt_err he;
+
+		/* a hook left queueing only costs time */
+		if (set_queue_hooks(L, hooks, &he))
+			dmsg(LOG_WARNING, "%s", he.msg);
+	}
 
 	/* the window's counts (and what was not written yet) follow their
 	 * rules, unless the command set those counters itself */
@@ -1002,8 +1155,41 @@ static int do_reload(struct live *L, struct uxt_err *e)
 	return 0;
 }
 
+static int ct_snap_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct ct_snap *)a)->id;
+	uint32_t y = ((const struct ct_snap *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static int ct_snap_add(struct uxt_ct *ct, void *arg)
+{
+	struct live *L = arg;
+	struct ct_snap *s;
+
+	if (L->ct_nsnap == L->ct_snapcap) {
+		size_t cap = L->ct_snapcap ? L->ct_snapcap * 2 : 256;
+
+		s = realloc(L->ct_snap, cap * sizeof(*s));
+		if (!s)
+			return -1;	/* a partial snapshot: ct-reload
+					 * leaves the rest alone */
+		L->ct_snap = s;
+		L->ct_snapcap = cap;
+	}
+	s = &L->ct_snap[L->ct_nsnap++];
+	s->id = ct->id;
+	s->mark = ct->mark;
+	s->status = ct->status;
+	s->tcp_state = ct->tuple[0].proto == 6 ? ct->proto.tcp.state : 0;
+	s->timeout_ns = ct->timeout_ns;
+	return 0;
+}
+
 /* The connection tracking table of the shared engine, into the state
- * directory (DIR/conntrack, what conntrack -L reads). */
+ * directory (DIR/conntrack, what conntrack -L reads); what it wrote is
+ * kept for ct-reload. */
 static int sync_ct(struct live *L, struct uxt_err *e)
 {
 	struct engine *eng;
@@ -1013,9 +1199,146 @@ static int sync_ct(struct live *L, struct uxt_err *e)
 		return 0;
 	eng = L->eng[0];
 	pthread_mutex_lock(&eng->mu);
-	if (uxt_ns_ct_active(eng->ns))
-		ret = uxt_store_commit_ct(&L->store, uxt_ns_ct(eng->ns), e);
+	if (uxt_ns_ct_active(eng->ns)) {
+		struct uxt_ct_table *t = uxt_ns_ct(eng->ns);
+
+		/* its time runs with the wall clock: a listing made later
+		 * counts the timeouts down */
+		uxt_ct_table_set_wall_clock(t, true);
+		ret = uxt_store_commit_ct(&L->store, t, e);
+		L->ct_nsnap = 0;
+		L->ct_snap_table = NULL;
+		if (ret == 0) {
+			L->ct_snap_set = *uxt_ct_table_settings(t);
+			uxt_ct_table_walk(t, ct_snap_add, L);
+			if (L->ct_nsnap)
+				qsort(L->ct_snap, L->ct_nsnap,
+				      sizeof(*L->ct_snap), ct_snap_cmp);
+			L->ct_snap_table = t;
+		}
+	}
 	pthread_mutex_unlock(&eng->mu);
+	return ret;
+}
+
+/* The entries of a table loaded from the state directory, by id */
+struct ct_by_id {
+	struct uxt_ct **v;
+	size_t n, cap;
+};
+
+static int ct_by_id_add(struct uxt_ct *ct, void *arg)
+{
+	struct ct_by_id *b = arg;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		struct uxt_ct **v = realloc(b->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		b->v = v;
+		b->cap = cap;
+	}
+	b->v[b->n++] = ct;
+	return 0;
+}
+
+static int ct_ptr_cmp(const void *a, const void *b)
+{
+	uint32_t x = (*(struct uxt_ct *const *)a)->id;
+	uint32_t y = (*(struct uxt_ct *const *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+struct ct_apply {
+	struct live *L;
+	struct uxt_ct_table *t;
+	struct ct_by_id *file;
+};
+
+/* One live entry: what the command changed of it since the sync */
+static int ct_apply_one(struct uxt_ct *ct, void *arg)
+{
+	struct ct_apply *a = arg;
+	struct live *L = a->L;
+	struct ct_snap key = {.id = ct->id}, *s;
+	struct uxt_ct kf = {.id = ct->id}, *kp = &kf, **fp;
+	const struct uxt_ct *f;
+	uint32_t diff;
+
+	s = L->ct_nsnap ? bsearch(&key, L->ct_snap, L->ct_nsnap, sizeof(*s),
+				  ct_snap_cmp) : NULL;
+	if (!s)
+		return 0;	/* made by a packet after the sync */
+	fp = a->file->n ? bsearch(&kp, a->file->v, a->file->n,
+				  sizeof(*a->file->v), ct_ptr_cmp) : NULL;
+	if (!fp) {
+		/* deleted (-D, -F) or expired by the command's clock */
+		uxt_ct_destroy(a->t, ct);
+		return 0;
+	}
+	f = *fp;
+	if (f->mark != s->mark)
+		ct->mark = f->mark;
+	diff = f->status ^ s->status;
+	ct->status = (ct->status & ~diff) | (f->status & diff);
+	if (f->timeout_ns != s->timeout_ns)
+		uxt_ct_set_timeout(a->t, ct, f->timeout_ns);
+	if (ct->tuple[0].proto == 6 && f->proto.tcp.state != s->tcp_state)
+		ct->proto.tcp.state = f->proto.tcp.state;
+	return 0;
+}
+
+/*
+ * ct-reload: a command (conntrack -D/-F/-U, uxt sysctl -w) committed the
+ * table it loaded after a sync.  What it changed is applied to the live
+ * table: entries gone from the file are destroyed, fields that differ from
+ * what the sync wrote take the file's value; entries made and fields
+ * changed by packets since the sync stay.  The command logged its own
+ * events; these changes log none.
+ */
+static int do_ct_reload(struct live *L, struct uxt_err *e)
+{
+	struct uxt_ct_table *file;
+	struct ct_by_id b = {0};
+	struct engine *eng;
+	bool found;
+	int ret = 0;
+
+	if (!L->shared || L->neng != 1 || !L->ct_snap_table)
+		return 0;
+	file = uxt_ct_table_new();
+	if (!file)
+		return uxt_error_bare(e, UXT_RESOURCE_PROBLEM, "out of memory");
+	if (uxt_store_load_ct(&L->store, file, &found, e) ||
+	    uxt_ct_table_walk(file, ct_by_id_add, &b)) {
+		if (!e->msg[0])
+			uxt_error_bare(e, UXT_RESOURCE_PROBLEM, "out of memory");
+		uxt_ct_table_free(file);
+		free(b.v);
+		return -1;
+	}
+	if (b.n)
+		qsort(b.v, b.n, sizeof(*b.v), ct_ptr_cmp);
+	eng = L->eng[0];
+	pthread_mutex_lock(&eng->mu);
+	if (uxt_ns_ct_active(eng->ns) && uxt_ns_ct(eng->ns) == L->ct_snap_table) {
+		struct ct_apply a = {.L = L, .t = uxt_ns_ct(eng->ns), .file = &b};
+
+		atomic_store(&L->ct_quiet, true);
+		if (found)
+			*uxt_ct_table_settings(a.t) = *uxt_ct_table_settings(file);
+		uxt_ct_table_walk(a.t, ct_apply_one, &a);
+		atomic_store(&L->ct_quiet, false);
+	}
+	pthread_mutex_unlock(&eng->mu);
+	/* applied once: the next command syncs first */
+	L->ct_snap_table = NULL;
+	L->ct_nsnap = 0;
+	uxt_ct_table_free(file);
+	free(b.v);
 	return ret;
 }
 
@@ -1378,7 +1701,12 @@ static void *rtnl_main(void *arg)
 static void status_text(struct live *L, char *out, size_t n)
 {
 	uint64_t pk = 0, acc = 0, drop = 0, lost = 0, enobufs = 0;
+	char hooks[64] = "";
 
+	for (unsigned int h = 0; h < UXT_NHOOKS; h++)
+		if (L->queue_hooks & (1u << h))
+			snprintf(hooks + strlen(hooks), sizeof(hooks) - strlen(hooks),
+				 "%s%s", hooks[0] ? " " : "", uxt_hook_names[h]);
 	for (unsigned int i = 0; i < L->nworkers; i++) {
 		const struct uxt_nfq_stats *s = uxt_nfq_stats(L->workers[i].q);
 
@@ -1390,12 +1718,13 @@ static void status_text(struct live *L, char *out, size_t n)
 	}
 	snprintf(out, n,
 		 "ok\npid %d\nstate %.1000s\nqueues %u-%u\nengines %u\nmode %s\n"
-		 "failure %s\ngeneration %llu\npackets %llu\naccepted %llu\n"
-		 "dropped %llu\ncreated %llu\nlost %llu\noverruns %llu\n",
+		 "failure %s\nhooks %s\ngeneration %llu\npackets %llu\n"
+		 "accepted %llu\ndropped %llu\ncreated %llu\nlost %llu\n"
+		 "overruns %llu\n",
 		 (int)getpid(), L->store.dir, L->opt.queue_base,
 		 L->opt.queue_base + L->opt.queues - 1, L->neng,
 		 L->shared ? "shared" : "parallel",
-		 L->opt.fail_open ? "open" : "closed",
+		 L->opt.fail_open ? "open" : "closed", hooks,
 		 (unsigned long long)L->gen, (unsigned long long)pk,
 		 (unsigned long long)acc, (unsigned long long)drop,
 		 (unsigned long long)atomic_load(&L->created),
@@ -1425,6 +1754,14 @@ static void serve(struct live *L, int fd)
 		else
 			snprintf(reply, sizeof(reply), "ok generation %llu",
 				 (unsigned long long)L->gen);
+	} else if (strcmp(req, "ct-reload") == 0) {
+		if (do_ct_reload(L, &e))
+			snprintf(reply, sizeof(reply), "error: %s", e.msg);
+		else
+			snprintf(reply, sizeof(reply), "ok");
+	} else if (strcmp(req, "ct-listen") == 0) {
+		atomic_store(&L->ct_listen_until_ms, mono_ms() + CTL_LISTEN_MS);
+		snprintf(reply, sizeof(reply), "ok");
 	} else if (strcmp(req, "status") == 0) {
 		status_text(L, reply, sizeof(reply));
 	} else {
@@ -1831,20 +2168,21 @@ static int run(struct live *L, int ready_fd)
 	}
 	{
 		char comment[96];
-		struct uxt_khooks_config kc = {
-			.queue_base = (uint16_t)L->opt.queue_base,
-			.queues = (uint16_t)L->opt.queues,
-			.bypass = L->opt.fail_open,
-			.cpu_fanout = L->opt.cpu_fanout,
-			.comment = comment,
-		};
+		struct uxt_khooks_config kc;
+		struct uxt_ruleset rs;
 
+		if (parse_image(L->img, L->img_len, &rs, &e))
+			goto fail;
+		khooks_config(L, ruleset_queue_hooks(&rs), &kc);
+		uxt_ruleset_free(&rs);
 		snprintf(comment, sizeof(comment),
 			 "uxtables daemon: every IPv4 packet to uxt (pid %d)",
 			 (int)getpid());
+		kc.comment = comment;
 		if (uxt_khooks_install(&kc, &e))
 			goto fail;
 		L->hooks_installed = true;
+		L->queue_hooks = kc.queue_hooks;
 	}
 	for (unsigned int i = 0; i < L->nworkers; i++) {
 		if (pthread_create(&L->workers[i].tid, NULL, worker_main,
@@ -2022,6 +2360,8 @@ stop:
 	free(L->carry);
 	free(L->host_text);
 	free(L->host_pending);
+	ctev_writer_close(L->ctev);
+	free(L->ct_snap);
 	if (status == 0)
 		dmsg(LOG_INFO, "stopped");
 	if (L->pid_fd >= 0)
@@ -2206,6 +2546,7 @@ static int daemon_main(struct live *L, int argc, char **argv)
 	pthread_mutex_init(&L->nflog_mu, NULL);
 	pthread_mutex_init(&L->inflight_mu, NULL);
 	pthread_mutex_init(&L->host_mu, NULL);
+	pthread_mutex_init(&L->ctev_mu, NULL);
 	L->host_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	status = run(L, L->opt.foreground ? -1 : pipefd[1]);
 	close(L->host_efd);

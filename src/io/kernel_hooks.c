@@ -449,6 +449,54 @@ static void put_expr(struct nlmsghdr *nlh, const char *name)
 	mnl_attr_nest_end(nlh, elem);
 }
 
+/* The rule of hook h's chain: counter notrack, and the NFQUEUE target
+ * when the hook queues. */
+static void put_hook_rule(struct txn *t, const struct uxt_khooks_config *c,
+			  unsigned int h)
+{
+	bool queue = c->queue_hooks & (1u << h);
+	struct nlattr *exprs, *elem, *data;
+	struct xt_NFQ_info_v3 info;
+	unsigned char infobuf[XT_ALIGN(sizeof(info))];
+	struct nlmsghdr *nlh;
+
+	nlh = txn_msg(t, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+		      queue ? "add rule (counter notrack NFQUEUE)"
+			    : "add rule (counter notrack)");
+	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, UXT_KHOOKS_TABLE);
+	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain_names[h]);
+	exprs = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
+	put_expr(nlh, "counter");
+	put_expr(nlh, "notrack");
+	if (queue) {
+		elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+		mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, "target");
+		data = mnl_attr_nest_start(nlh, NFTA_EXPR_DATA);
+		mnl_attr_put_strz(nlh, NFTA_TARGET_NAME, "NFQUEUE");
+		mnl_attr_put_u32(nlh, NFTA_TARGET_REV, htonl(3));
+		memset(&info, 0, sizeof(info));
+		info.queuenum = c->queue_base;
+		info.queues_total = c->queues;
+		info.flags = (uint16_t)((c->bypass ? NFQ_FLAG_BYPASS : 0) |
+					(c->cpu_fanout ? NFQ_FLAG_CPU_FANOUT : 0));
+		memset(infobuf, 0, sizeof(infobuf));
+		memcpy(infobuf, &info, sizeof(info));
+		mnl_attr_put(nlh, NFTA_TARGET_INFO, sizeof(infobuf), infobuf);
+		mnl_attr_nest_end(nlh, data);
+		mnl_attr_nest_end(nlh, elem);
+	}
+	mnl_attr_nest_end(nlh, exprs);
+	txn_end(t, nlh);
+}
+
+static int check_queues(const struct uxt_khooks_config *c, struct uxt_err *err)
+{
+	if (c->queues == 0 || (unsigned int)c->queue_base + c->queues > 65536)
+		return uxt_error_bare(err, UXT_PARAMETER_PROBLEM,
+				      "nftables: bad queue range");
+	return 0;
+}
+
 int uxt_khooks_install(const struct uxt_khooks_config *c, struct uxt_err *err)
 {
 	struct table_list l = {0};
@@ -457,9 +505,8 @@ int uxt_khooks_install(const struct uxt_khooks_config *c, struct uxt_err *err)
 	char *buf;
 	int ret;
 
-	if (c->queues == 0 || (unsigned int)c->queue_base + c->queues > 65536)
-		return uxt_error_bare(err, UXT_PARAMETER_PROBLEM,
-				      "nftables: bad queue range");
+	if (check_queues(c, err))
+		return -1;
 	if (list_tables(&l, err))
 		return -1;
 	buf = malloc(NFT_BUF_SIZE);
@@ -476,9 +523,7 @@ int uxt_khooks_install(const struct uxt_khooks_config *c, struct uxt_err *err)
 		put_comment(nlh, NFTA_TABLE_USERDATA, c->comment);
 	txn_end(&t, nlh);
 	for (unsigned int h = 0; h < NF_INET_NUMHOOKS; h++) {
-		struct nlattr *nest, *exprs, *elem, *data;
-		struct xt_NFQ_info_v3 info;
-		unsigned char infobuf[XT_ALIGN(sizeof(info))];
+		struct nlattr *nest;
 
 		nlh = txn_msg(&t, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL,
 			      "add chain");
@@ -492,31 +537,39 @@ int uxt_khooks_install(const struct uxt_khooks_config *c, struct uxt_err *err)
 		mnl_attr_put_u32(nlh, NFTA_CHAIN_POLICY, htonl(NF_ACCEPT));
 		mnl_attr_put_strz(nlh, NFTA_CHAIN_TYPE, "filter");
 		txn_end(&t, nlh);
+		put_hook_rule(&t, c, h);
+	}
+	ret = txn_run(&t, err);
+	free(buf);
+	return ret;
+}
 
-		nlh = txn_msg(&t, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
-			      "add rule (counter notrack NFQUEUE)");
+int uxt_khooks_set_queue_hooks(const struct uxt_khooks_config *c, uint32_t from,
+			       struct uxt_err *err)
+{
+	struct txn t;
+	char *buf;
+	int ret;
+
+	if (check_queues(c, err))
+		return -1;
+	if (((from ^ c->queue_hooks) & UXT_KHOOKS_ALL) == 0)
+		return 0;
+	buf = malloc(NFT_BUF_SIZE);
+	if (!buf)
+		return kh_error(err, "change hooks", ENOMEM);
+	txn_begin(&t, buf);
+	for (unsigned int h = 0; h < NF_INET_NUMHOOKS; h++) {
+		struct nlmsghdr *nlh;
+
+		if (!((from ^ c->queue_hooks) & (1u << h)))
+			continue;
+		/* a rule delete without a handle empties the chain */
+		nlh = txn_msg(&t, NFT_MSG_DELRULE, 0, "flush chain");
 		mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, UXT_KHOOKS_TABLE);
 		mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain_names[h]);
-		exprs = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
-		put_expr(nlh, "counter");
-		put_expr(nlh, "notrack");
-		elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
-		mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, "target");
-		data = mnl_attr_nest_start(nlh, NFTA_EXPR_DATA);
-		mnl_attr_put_strz(nlh, NFTA_TARGET_NAME, "NFQUEUE");
-		mnl_attr_put_u32(nlh, NFTA_TARGET_REV, htonl(3));
-		memset(&info, 0, sizeof(info));
-		info.queuenum = c->queue_base;
-		info.queues_total = c->queues;
-		info.flags = (uint16_t)((c->bypass ? NFQ_FLAG_BYPASS : 0) |
-					(c->cpu_fanout ? NFQ_FLAG_CPU_FANOUT : 0));
-		memset(infobuf, 0, sizeof(infobuf));
-		memcpy(infobuf, &info, sizeof(info));
-		mnl_attr_put(nlh, NFTA_TARGET_INFO, sizeof(infobuf), infobuf);
-		mnl_attr_nest_end(nlh, data);
-		mnl_attr_nest_end(nlh, elem);
-		mnl_attr_nest_end(nlh, exprs);
 		txn_end(&t, nlh);
+		put_hook_rule(&t, c, h);
 	}
 	ret = txn_run(&t, err);
 	free(buf);

@@ -19,6 +19,16 @@
  * The table is created, replaced and removed as a whole, in one nftables
  * transaction each, so the hooks are never half there.
  *
+ * Only the hooks in queue_hooks queue: at the others the rule is just
+ * "counter notrack" (the chain stays, so that the kernel never tracks or
+ * reassembles the packet there either).  A ruleset needs only the hooks
+ * of its tables (docs/daemon.md, "Performance"), and every packet not
+ * queued at a hook saves a round trip to the daemon.
+ * uxt_khooks_set_queue_hooks() changes the set in one transaction by
+ * replacing the rules of the chains that change: the base chains, and so
+ * the kernel's hook registrations, stay, and packets waiting in a queue
+ * (which the kernel would drop when a hook goes away) are not lost.
+ *
  * Library code: errors come back in a struct uxt_err, nothing is printed.
  */
 #ifndef UXT_KERNEL_HOOKS_H
@@ -40,7 +50,11 @@ struct uxt_khooks_config {
 	bool bypass;		/* --queue-bypass: no listener, no filter */
 	bool cpu_fanout;	/* --queue-cpu-fanout */
 	const char *comment;	/* the table's comment, or NULL */
+	uint32_t queue_hooks;	/* bits (1 << NF_INET_*) of the hooks that
+				 * queue; the others only count and notrack */
 };
+
+#define UXT_KHOOKS_ALL ((1u << 5) - 1)
 
 /*
  * Looks at what the kernel filters in this namespace besides uxtables'
@@ -55,6 +69,11 @@ int uxt_khooks_survey(struct uxt_buf *out, bool *ours, struct uxt_err *err);
 
 /* Creates uxtables' table, replacing one already there, atomically. */
 int uxt_khooks_install(const struct uxt_khooks_config *c, struct uxt_err *err);
+/* Makes exactly the hooks in c->queue_hooks queue, in one transaction
+ * that replaces the rule of each chain whose part changes (from: the set
+ * installed now). */
+int uxt_khooks_set_queue_hooks(const struct uxt_khooks_config *c, uint32_t from,
+			       struct uxt_err *err);
 /* Removes it (nothing if it is not there). */
 int uxt_khooks_remove(struct uxt_err *err);
 

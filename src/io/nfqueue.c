@@ -39,6 +39,11 @@ struct uxt_nfq {
 	struct iovec *iov;
 	unsigned char *sendbuf;
 	size_t sendlen;
+	/* a run of consecutive ids with the same plain verdict (no new
+	 * bytes), not yet in sendbuf: it goes as one batch verdict */
+	uint32_t run_last, run_verdict, run_mark;
+	bool run_set_mark;
+	uint32_t run_len;		/* 0: no run */
 	uint32_t last_id;		/* highest id received */
 	struct uxt_nfq_stats stats;
 };
@@ -369,17 +374,22 @@ int uxt_nfq_recv(struct uxt_nfq *q, struct uxt_nfq_packet *pkts, int max,
 		return 0;
 	if ((unsigned int)max < want)
 		want = (unsigned int)max;
-	n = poll(&pfd, 1, timeout_ms);
-	if (n < 0) {
-		if (errno == EINTR)
-			return 0;
-		return nfq_error(err, "poll", errno);
-	}
-	if (n == 0)
-		return 0;
 	for (unsigned int i = 0; i < want; i++)
 		q->msgs[i].msg_len = 0;
+	/* under load there is always something to read: poll only when
+	 * there is not (one system call per batch, not two) */
 	n = recvmmsg(pfd.fd, q->msgs, want, MSG_DONTWAIT, NULL);
+	if (n < 0 && errno == EAGAIN) {
+		n = poll(&pfd, 1, timeout_ms);
+		if (n < 0) {
+			if (errno == EINTR)
+				return 0;
+			return nfq_error(err, "poll", errno);
+		}
+		if (n == 0)
+			return 0;
+		n = recvmmsg(pfd.fd, q->msgs, want, MSG_DONTWAIT, NULL);
+	}
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return 0;
@@ -421,18 +431,22 @@ int uxt_nfq_recv(struct uxt_nfq *q, struct uxt_nfq_packet *pkts, int max,
 
 /* Verdicts */
 
+static int send_buffer(struct uxt_nfq *q, struct uxt_err *err);
+
 static int make_room(struct uxt_nfq *q, size_t need, struct uxt_err *err)
 {
 	if (need > SEND_BUF_SIZE)
 		return nfq_error(err, "verdict", EMSGSIZE);
 	if (q->sendlen + need > SEND_BUF_SIZE)
-		return uxt_nfq_flush(q, err);
+		return send_buffer(q, err);
 	return 0;
 }
 
-int uxt_nfq_verdict(struct uxt_nfq *q, const struct uxt_nfq_packet *p,
-		    uint32_t verdict, bool set_mark, uint32_t mark,
-		    const void *payload, uint32_t len, struct uxt_err *err)
+/* One verdict message into the buffer: for id alone, or with batch for
+ * every queued id up to id. */
+static int put_verdict(struct uxt_nfq *q, bool batch, uint32_t id,
+		       uint32_t verdict, bool set_mark, uint32_t mark,
+		       const void *payload, uint32_t len, struct uxt_err *err)
 {
 	struct nlmsghdr *nlh;
 	struct nfqnl_msg_verdict_hdr vh;
@@ -440,22 +454,13 @@ int uxt_nfq_verdict(struct uxt_nfq *q, const struct uxt_nfq_packet *p,
 		      MNL_ALIGN(sizeof(struct nfgenmsg)) + 64 +
 		      (payload ? MNL_ALIGN(len) + MNL_ATTR_HDRLEN : 0);
 
-	if (p->lost_before) {
-		/* the lost ones, all below this id: settle them first */
-		if (make_room(q, 64, err))
-			return -1;
-		nlh = put_msg(q->sendbuf + q->sendlen, NFQNL_MSG_VERDICT_BATCH, 0,
-			      q->queue, 0);
-		vh.verdict = htonl(q->fail_open ? NF_ACCEPT : NF_DROP);
-		vh.id = htonl(p->id - 1);
-		mnl_attr_put(nlh, NFQA_VERDICT_HDR, sizeof(vh), &vh);
-		q->sendlen += nlh->nlmsg_len;
-	}
 	if (make_room(q, need, err))
 		return -1;
-	nlh = put_msg(q->sendbuf + q->sendlen, NFQNL_MSG_VERDICT, 0, q->queue, 0);
+	nlh = put_msg(q->sendbuf + q->sendlen,
+		      batch ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT, 0,
+		      q->queue, 0);
 	vh.verdict = htonl(verdict);
-	vh.id = htonl(p->id);
+	vh.id = htonl(id);
 	mnl_attr_put(nlh, NFQA_VERDICT_HDR, sizeof(vh), &vh);
 	if (set_mark)
 		mnl_attr_put_u32(nlh, NFQA_MARK, htonl(mark));
@@ -465,7 +470,55 @@ int uxt_nfq_verdict(struct uxt_nfq *q, const struct uxt_nfq_packet *p,
 	return 0;
 }
 
-int uxt_nfq_flush(struct uxt_nfq *q, struct uxt_err *err)
+/*
+ * The pending run into the buffer.  A run of more than one id goes as a
+ * batch verdict, which settles every id up to its last still queued: those
+ * are exactly the run's, since packets are answered in the order of their
+ * ids and ids lost before the run's first were settled before it.
+ */
+static int end_run(struct uxt_nfq *q, struct uxt_err *err)
+{
+	uint32_t n = q->run_len;
+
+	if (!n)
+		return 0;
+	q->run_len = 0;
+	return put_verdict(q, n > 1, q->run_last, q->run_verdict,
+			   q->run_set_mark, q->run_mark, NULL, 0, err);
+}
+
+int uxt_nfq_verdict(struct uxt_nfq *q, const struct uxt_nfq_packet *p,
+		    uint32_t verdict, bool set_mark, uint32_t mark,
+		    const void *payload, uint32_t len, struct uxt_err *err)
+{
+	if (!p->lost_before && !payload && q->run_len &&
+	    p->id == q->run_last + 1 && verdict == q->run_verdict &&
+	    set_mark == q->run_set_mark && (!set_mark || mark == q->run_mark)) {
+		q->run_last = p->id;
+		q->run_len++;
+		return 0;
+	}
+	if (end_run(q, err))
+		return -1;
+	if (p->lost_before) {
+		/* the lost ones, all below this id: settle them first */
+		if (put_verdict(q, true, p->id - 1,
+				q->fail_open ? NF_ACCEPT : NF_DROP, false, 0, NULL,
+				0, err))
+			return -1;
+	}
+	if (payload)
+		return put_verdict(q, false, p->id, verdict, set_mark, mark,
+				   payload, len, err);
+	q->run_last = p->id;
+	q->run_verdict = verdict;
+	q->run_set_mark = set_mark;
+	q->run_mark = mark;
+	q->run_len = 1;
+	return 0;
+}
+
+static int send_buffer(struct uxt_nfq *q, struct uxt_err *err)
 {
 	size_t len = q->sendlen;
 
@@ -479,4 +532,11 @@ int uxt_nfq_flush(struct uxt_nfq *q, struct uxt_err *err)
 			continue;
 		return nfq_error(err, "send verdicts", errno);
 	}
+}
+
+int uxt_nfq_flush(struct uxt_nfq *q, struct uxt_err *err)
+{
+	if (end_run(q, err))
+		return -1;
+	return send_buffer(q, err);
 }

@@ -9,7 +9,9 @@
  * answers each id with a verdict, which may carry a new mark and new bytes
  * (NFQA_PAYLOAD replaces the datagram, longer or shorter).  Verdicts are
  * collected in a buffer and sent together (uxt_nfq_flush); the kernel
- * handles the messages of one send in order.
+ * handles the messages of one send in order.  Consecutive ids with the
+ * same verdict and mark and no new bytes become one batch verdict
+ * (NFQNL_MSG_VERDICT_BATCH): one message, one lookup for the kernel.
  *
  * Lost messages.  When the socket's receive buffer overflows the kernel
  * drops the messages it cannot deliver (ENOBUFS), but keeps their packets

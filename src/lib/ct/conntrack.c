@@ -867,6 +867,12 @@ void uxt_ct_destroy(struct uxt_ct_table *t, struct uxt_ct *ct)
 	ct_kill(t, ct);
 }
 
+void uxt_ct_set_timeout(struct uxt_ct_table *t, struct uxt_ct *ct,
+			uint64_t abs_ns)
+{
+	ct_set_timeout(t, ct, abs_ns);
+}
+
 /* Frees the entries of l that no live packet holds. */
 static void release_list(struct uxt_ct_table *t, struct ct_list *l)
 {
@@ -1556,6 +1562,12 @@ static unsigned int confirm(struct uxt_ct_table *t, struct uxt_pkt *pkt,
 	}
 	list_del(&t->unconfirmed, e);
 	e->on = ON_CONFIRMED;
+	/* the kernel keeps an unconfirmed entry's timeout relative and
+	 * starts it here (ct->timeout += nfct_time_stamp): time spent
+	 * between the hooks (a live daemon's queue) does not count */
+	if (now > e->ct.start_ns)
+		e->ct.timeout_ns = ct_time_add(e->ct.timeout_ns,
+					       now - e->ct.start_ns);
 	list_add_tail(&t->confirmed, e);
 	hash_insert(t, e);
 	heap_push(t, e);

@@ -344,6 +344,10 @@ struct uxt_ct *uxt_ct_find(struct uxt_ct_table *t,
 			   enum uxt_ct_dir *dir);
 /* Removes a confirmed entry now (conntrack -D, -F): a [DESTROY] event. */
 void uxt_ct_destroy(struct uxt_ct_table *t, struct uxt_ct *ct);
+/* Gives a confirmed entry a new expiry (conntrack -U --timeout applied to
+ * a live daemon's table): the order of expiry follows. */
+void uxt_ct_set_timeout(struct uxt_ct_table *t, struct uxt_ct *ct,
+			uint64_t abs_ns);
 /* Frees the unconfirmed entries and those removed from the table: no
  * packet may point at them any more (see above). */
 void uxt_ct_table_release_pending(struct uxt_ct_table *t);
