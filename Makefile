@@ -79,13 +79,19 @@ $(BUILD)/bench/engine_bench: bench/engine_bench.c $(BUILD)/libuxt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(RELEASE_CFLAGS) $(WARN) $(INCLUDES) $< $(BUILD)/libuxt.a -o $@ $(LDLIBS)
 
+# connection tracking on the engine alone (bench/run.py section 7)
+$(BUILD)/bench/ct_bench: bench/ct_bench.c $(BUILD)/libuxt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(RELEASE_CFLAGS) $(WARN) $(INCLUDES) $< $(BUILD)/libuxt.a -o $@ $(LDLIBS)
+
 $(BUILD)/bench/kernel_send: bench/kernel_send.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(RELEASE_CFLAGS) $(WARN) $< -o $@
 
-bench: deps $(BUILD)/bin/uxt $(BUILD)/bench/engine_bench $(BUILD)/bench/kernel_send
+bench: deps $(BUILD)/bin/uxt $(BUILD)/bench/engine_bench $(BUILD)/bench/kernel_send \
+		$(BUILD)/bench/ct_bench
 	@python3 bench/run.py --bin $(BUILD)/bin --engine-bench $(BUILD)/bench/engine_bench \
-		--kernel-send $(BUILD)/bench/kernel_send
+		--kernel-send $(BUILD)/bench/kernel_send --ct-bench $(BUILD)/bench/ct_bench
 
 fuzz: deps
 	@$(MAKE) --no-print-directory -f fuzz/Makefile FUZZ_SECONDS=$(FUZZ_SECONDS) run

@@ -21,6 +21,17 @@ figure includes.
    build time, memory and the latency from a restored ruleset to the first
    verdict; the deciding rule of every datagram compared between the two.
 
+7. Connection tracking (bench/ct_bench.c beside the kernel as in 4.): new
+   connections per second, the cost of a packet of an established
+   connection, and 1,000,000 concurrent entries with the memory they take
+   (uxtables: the process's resident memory; kernel: the nf_conntrack slab
+   and all slabs).  Runs with --ct-bench; alone: --only ct.
+8. The live path (bench/live_bench.py): packets per second forwarded by a
+   router namespace under uxt daemon (NFQUEUE) and under iptables-legacy,
+   the same N non-matching rules in FORWARD (10 to 100,000), the same
+   traffic from bench/kernel_send, delivered packets counted at the sink.
+   Alone: --only live (also python3 bench/live_bench.py).
+
 ClassBench files are read from ../shared/classbench at run time.  Everything
 made (namespaces, state directories, captures) is removed at the end, also
 on failure or SIGINT/SIGTERM; namespaces a killed run left behind are
@@ -31,6 +42,7 @@ import argparse
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -222,27 +234,40 @@ class Side:
         self.ns = CLEAN.netns(tag)
 
     def time(self, prog, args, stdin=None, runs=5):
-        ts = []
+        """Median wall time and median CPU time (user + system of the
+        command, the kernel's work for it included) of runs runs."""
+        ts, cs = [], []
         for _ in range(runs):
+            c0 = children_cpu()
             t0 = time.perf_counter()
             p = subprocess.run(["ip", "netns", "exec", self.ns, self.progs[prog]] + args,
                                input=stdin, env=self.env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             ts.append(time.perf_counter() - t0)
+            cs.append(children_cpu() - c0)
             if p.returncode != 0:
                 raise RuntimeError("%s %s failed: %s" % (self.label, args, p.stderr[:300]))
-        return statistics.median(ts)
+        return statistics.median(ts), statistics.median(cs)
+
+
+def children_cpu():
+    """CPU seconds used so far by the children this process waited for."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def netns_overhead(runs=9):
-    """Time of 'ip netns exec NS true', subtracted from every figure."""
+    """Wall and CPU time of 'ip netns exec NS true', subtracted from every
+    figure."""
     ns = CLEAN.netns("over")
-    ts = []
+    ts, cs = [], []
     for _ in range(runs):
+        c0 = children_cpu()
         t0 = time.perf_counter()
         subprocess.run(["ip", "netns", "exec", ns, "true"])
         ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+        cs.append(children_cpu() - c0)
+    return statistics.median(ts), statistics.median(cs)
 
 
 def cli_bench(bindir, runs, rules):
@@ -259,12 +284,15 @@ def cli_bench(bindir, runs, rules):
                           for n in ("iptables", "iptables-save", "iptables-restore")},
              env, "cli-uxt"),
     ]
-    over = netns_overhead()
+    over, over_cpu = netns_overhead()
     print("1. iptables command line, %d rules (ClassBench acl1_100k in INPUT),"
           " median of %d runs" % (len(rules), runs))
     print("   whole commands (process start included, output to /dev/null) minus"
           " %.1f ms of 'ip netns exec';" % (over * 1e3))
-    print("   uxtables' state on tmpfs, as /run is")
+    print("   uxtables' state on tmpfs, as /run is.  CPU: user + system time of the"
+          " command (minus")
+    print("   %.1f ms for 'ip netns exec'), which other work on the machine does not"
+          " lengthen" % (over_cpu * 1e3))
     rows = []
     extra = ["-s", "203.0.113.7", "-p", "tcp", "-m", "tcp", "--dport", "4242",
              "-j", "DROP"]
@@ -275,17 +303,22 @@ def cli_bench(bindir, runs, rules):
         for _ in range(runs):
             ta.append(s.time("iptables", ["-A", "INPUT"] + extra, runs=1))
             td.append(s.time("iptables", ["-D", "INPUT"] + extra, runs=1))
-        r["-A one rule"] = statistics.median(ta)
-        r["-D one rule"] = statistics.median(td)
+        r["-A one rule"] = tuple(statistics.median(x) for x in zip(*ta))
+        r["-D one rule"] = tuple(statistics.median(x) for x in zip(*td))
         r["-L -n"] = s.time("iptables", ["-L", "-n"], runs=runs)
         r["iptables-save"] = s.time("iptables-save", [], runs=runs)
         rows.append(r)
     print()
-    print("   %-18s %12s %12s %9s" % ("operation", "legacy ms", "uxtables ms", "speedup"))
+    print("   %-18s %12s %12s %9s   %9s %9s %9s" % ("operation", "legacy ms", "uxtables ms",
+                                                "speedup", "legacy", "uxtables", "speedup"))
+    print("   %-18s %12s %12s %9s   %9s %9s %9s" % ("", "", "", "", "CPU ms", "CPU ms", "CPU"))
     for op in rows[0]:
-        a = max(rows[0][op] - over, 1e-6)
-        b = max(rows[1][op] - over, 1e-6)
-        print("   %-18s %12.1f %12.1f %8.1fx" % (op, a * 1e3, b * 1e3, a / b))
+        a = max(rows[0][op][0] - over, 1e-6)
+        b = max(rows[1][op][0] - over, 1e-6)
+        ac = max(rows[0][op][1] - over_cpu, 1e-6)
+        bc = max(rows[1][op][1] - over_cpu, 1e-6)
+        print("   %-18s %12.1f %12.1f %8.1fx   %9.1f %9.1f %8.1fx" %
+              (op, a * 1e3, b * 1e3, a / b, ac * 1e3, bc * 1e3, ac / bc))
     print()
 
 
@@ -668,8 +701,9 @@ def classifier_bench(bindir, engine, rules, trace, tmp, hostfile):
 
 # ------------------------------------------------------------------ kernel
 
-def kernel_setup(cpu):
-    snd, rtr, snk = CLEAN.netns("send"), CLEAN.netns("router"), CLEAN.netns("sink")
+def kernel_setup(cpu, tag=""):
+    snd, rtr, snk = (CLEAN.netns(tag + "send"), CLEAN.netns(tag + "router"),
+                     CLEAN.netns(tag + "sink"))
     for ns in (snd, rtr, snk):
         sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
            "net.ipv6.conf.default.disable_ipv6=1", ns=ns)
@@ -803,15 +837,250 @@ def kernel_bench(sender, work):
     return res
 
 
+# -------------------------------------------------- connection tracking (7.)
+
+CT_NEW = 200000            # new connections per timed pass
+CT_FLOWS = 16384           # established flows
+CT_FILL = 1000000          # concurrent entries for the memory figure
+CT_ROUNDS = 5
+CT_SECONDS = 0.3
+CT_RULES = ["-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+            "-A FORWARD -m conntrack --ctstate NEW -j ACCEPT"]
+# the same fate for every datagram, without connection tracking
+CT_BASE = ["-A FORWARD -p udp -j ACCEPT"]
+CT_DST = 0xC6120001        # 198.18.0.1, behind eth1 (the default route)
+
+
+def ct_flow(i):
+    """The i-th UDP flow: (source address, source port); 50,000 ports per
+    source address from 10.0.0.1 on."""
+    return 0x0A000001 + i // 50000, 1024 + i % 50000
+
+
+def ct_frames(path, first, count, replies=False):
+    """count UDP flows from the first: their first datagrams, received on
+    eth0 (selector 0), and with replies also each flow's answer, received
+    on eth2 (selector 1: any interface will do for conntrack, and eth2's
+    answers are forwarded out of eth1 too)."""
+    out = []
+    for i in range(first, first + count):
+        src, sport = ct_flow(i)
+        d = datagram(src, CT_DST, sport, 53, 17)
+        out.append(b"\x00" + len(d).to_bytes(2, "big") + d)
+        if replies:
+            r = datagram(CT_DST, src, 53, sport, 17)
+            out.append(b"\x01" + len(r).to_bytes(2, "big") + r)
+    with open(path, "wb") as f:
+        f.write(b"".join(out))
+
+
+def slab_bytes(cache):
+    """Memory of a slab cache (/proc/slabinfo: slabs x pages per slab) and
+    the size of its objects."""
+    with open("/proc/slabinfo") as f:
+        for line in f:
+            p = line.split()
+            if p and p[0] == cache:
+                return int(p[14]) * int(p[5]) * os.sysconf("SC_PAGE_SIZE"), int(p[3])
+    raise RuntimeError("no %s cache in /proc/slabinfo" % cache)
+
+
+def meminfo_slab():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("Slab:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def ct_uxt(bindir, ctb, tmp, hostfile, frames):
+    st_ct, st_base = os.path.join(tmp, "ct-rules"), os.path.join(tmp, "ct-base")
+    uxt_restore(bindir, st_ct, restore_text(CT_RULES))
+    uxt_restore(bindir, st_base, restore_text(CT_BASE))
+
+    def run(state, *args):
+        o = sh(ctb, state, hostfile, *args, text=True, env=PLAIN_WALK).split()
+        return float(o[2]), int(o[0]), int(o[3]), int(o[4]), int(o[5])
+
+    res = {"new": Paired(), "est": Paired()}
+    for _ in range(CT_ROUNDS):
+        for with_ct in (True, False):
+            ns, n, acc, ent, _ = run(st_ct if with_ct else st_base, frames["new"], "once")
+            if acc != n or ent != (CT_NEW if with_ct else 0):
+                raise RuntimeError("ct_bench new: %d of %d forwarded, %d entries"
+                                   % (acc, n, ent))
+            res["new"].add(with_ct, ns)
+            ns, n, acc, ent, _ = run(st_ct if with_ct else st_base, frames["est"], "time",
+                                     CT_SECONDS, frames["prep"])
+            if acc != n or ent != (CT_FLOWS if with_ct else 0):
+                raise RuntimeError("ct_bench established: %d of %d forwarded, %d entries"
+                                   % (acc, n, ent))
+            res["est"].add(with_ct, ns)
+    ns, n, acc, ent, rss = run(st_ct, frames["fill"], "once")
+    res["fill"] = (ns, ent, rss)
+    return res
+
+
+def ct_kernel(sender, frames):
+    cpu = max(os.sched_getaffinity(0))
+    snd, rtr, macs = kernel_setup(cpu, "ct")
+    # read once nf_conntrack is loaded (the first conntrack ruleset loads it)
+    ctmax, old_max = "/proc/sys/net/netfilter/nf_conntrack_max", None
+
+    def count():
+        return int(sh("cat", "/proc/sys/net/netfilter/nf_conntrack_count", ns=rtr,
+                      text=True))
+
+    def flush():
+        sh("conntrack", "-F", ns=rtr)
+
+    res = {"new": Paired(), "est": Paired()}
+    try:
+        for _ in range(CT_ROUNDS):
+            for with_ct in (True, False):
+                flush()
+                legacy_restore(rtr, restore_text(CT_RULES if with_ct else CT_BASE))
+                tx0 = counter(rtr, "eth1", "tx_packets")
+                n, secs = kernel_send(sender, snd, frames["new"], cpu, macs, "count", CT_NEW)
+                tx, ent = counter(rtr, "eth1", "tx_packets") - tx0, count()
+                if tx != n or ent != (CT_NEW if with_ct else 0):
+                    raise RuntimeError("kernel new: %d of %d forwarded, %d entries"
+                                       % (tx, n, ent))
+                res["new"].add(with_ct, secs * 1e9 / n)
+                flush()
+                if with_ct:
+                    kernel_send(sender, snd, frames["prep"], cpu, macs, "count",
+                                2 * CT_FLOWS)
+                tx0 = counter(rtr, "eth1", "tx_packets")
+                n, secs = kernel_send(sender, snd, frames["est"], cpu, macs, "time",
+                                      CT_SECONDS)
+                tx = counter(rtr, "eth1", "tx_packets") - tx0
+                if tx != n:
+                    raise RuntimeError("kernel established: %d of %d forwarded" % (tx, n))
+                if with_ct:
+                    seen = sh("conntrack", "-L", "-u", "SEEN_REPLY", ns=rtr,
+                              text=True).count("\n")
+                    if seen != CT_FLOWS:
+                        raise RuntimeError("kernel established: %d of %d flows answered"
+                                           % (seen, CT_FLOWS))
+                res["est"].add(with_ct, secs * 1e9 / n)
+        # 1M entries: the limit raised for the run (the kernel's is global)
+        with open(ctmax) as f:
+            old_max = f.read().strip()
+        with open(ctmax, "w") as f:
+            f.write(str(CT_FILL + CT_FILL // 4))
+        flush()
+        legacy_restore(rtr, restore_text(CT_RULES))
+        time.sleep(1)
+        slab0, meminfo0 = slab_bytes("nf_conntrack")[0], meminfo_slab()
+        n, secs = kernel_send(sender, snd, frames["fill"], cpu, macs, "count", CT_FILL)
+        ent = count()
+        slab1, objsize = slab_bytes("nf_conntrack")
+        meminfo1 = meminfo_slab()
+        res["fill"] = (secs * 1e9 / n, ent, slab1 - slab0, meminfo1 - meminfo0, objsize)
+        flush()
+    finally:
+        if old_max is not None:
+            with open(ctmax, "w") as f:
+                f.write(old_max)
+    return res
+
+
+def ct_section(bindir, ctb, sender, tmp, hostfile):
+    """7.: new connections per second, the cost of an established packet,
+    1M concurrent entries and their memory; uxtables and the kernel."""
+    frames = {k: os.path.join(tmp, "ct-%s" % k) for k in ("new", "prep", "est", "fill")}
+    t0 = time.perf_counter()
+    ct_frames(frames["new"], 0, CT_NEW)
+    ct_frames(frames["prep"], CT_NEW, CT_FLOWS, replies=True)
+    ct_frames(frames["est"], CT_NEW, CT_FLOWS)
+    ct_frames(frames["fill"], CT_NEW + CT_FLOWS, CT_FILL)
+    made = time.perf_counter() - t0
+    print("7. connection tracking: UDP datagrams forwarded eth0 -> eth1, FORWARD:")
+    for r in CT_RULES:
+        print("      " + r)
+    print("   against the baseline '%s' (no rule needs conntrack: it does not run)."
+          % CT_BASE[0])
+    print("   uxtables: bench/ct_bench (libuxt in-process, as 2.); kernel: frames over"
+          " veth as in 4.")
+    print("   'new': %d datagrams of distinct flows, one timed pass on an empty table"
+          " (flushed" % CT_NEW)
+    print("   before each kernel run): each makes an entry.  'established': %d flows,"
+          " first packet" % CT_FLOWS)
+    print("   and reply sent untimed, then their first datagrams again for >= %.1f s:"
+          " every packet" % CT_SECONDS)
+    print("   finds its ESTABLISHED entry.  %d runs of each, alternated with the baseline;"
+          " best runs;" % CT_ROUNDS)
+    print("   'ct ns' = best with conntrack - best baseline, 'range' of the paired"
+          " differences.")
+    print("   Datagrams made in %.1f s (not timed)." % made)
+    print()
+    u = ct_uxt(bindir, ctb, tmp, hostfile, frames)
+    k = ct_kernel(sender, frames)
+    print("   %-12s %-9s %8s %8s %8s %12s %14s" % ("", "", "ns/pkt", "base ns", "ct ns",
+                                               "range", "per second"))
+    for key, label in (("new", "new conns"), ("est", "established")):
+        for who, m in (("uxtables", u[key]), ("kernel", k[key])):
+            print("   %-12s %-9s %8.1f %8.1f %8.1f %12s %14.0f" %
+                  (label, who, m.ns_rules(), m.ns_base(), m.cost(), m.spread(),
+                   1e9 / m.ns_rules()))
+            label = ""
+    print("   ('per second': packets per second with conntrack, whole path; for 'new'"
+          " that is new")
+    print("   connections per second)")
+    print()
+    uns, uent, urss = u["fill"]
+    kns, kent, kslab, kmeminfo, kobj = k["fill"]
+    print("   %d concurrent entries (nf_conntrack_max raised to %d for the run, the"
+          " kernel's" % (CT_FILL, CT_FILL + CT_FILL // 4))
+    print("   restored after; 262144 hash buckets on both sides): one pass of %d new"
+          " flows" % CT_FILL)
+    print()
+    print("   %-9s %8s %10s %12s %10s  %s" % ("", "ns/pkt", "entries", "memory MiB",
+                                             "B/entry", "memory measured as"))
+    print("   %-9s %8.1f %10d %12.1f %10.0f  %s" % (
+        "uxtables", uns, uent, urss / 2**20, urss / max(uent, 1),
+        "resident memory growth of ct_bench (/proc/self/statm)"))
+    print("   %-9s %8.1f %10d %12.1f %10.0f  %s" % (
+        "kernel", kns, kent, kslab / 2**20, kslab / max(kent, 1),
+        "nf_conntrack slab growth (/proc/slabinfo, %s-byte objects)" % kobj))
+    print("   %-9s %8s %10s %12.1f %10.0f  %s" % (
+        "", "", "", kmeminfo / 2**20, kmeminfo / max(kent, 1),
+        "all slab growth (/proc/meminfo Slab: extensions too; others' noise)"))
+    print()
+    for p in frames.values():
+        os.unlink(p)
+
+
+# -------------------------------------------------------------------- live (8.)
+
+LIVE_SIZES = (10, 1000, 10000, 100000)
+LIVE_SECONDS = 2.0
+LIVE_ROUNDS = 3
+
+
+def live_section(bindir, kernel_send):
+    import live_bench      # bench/, beside this file
+    print("8. the live path: packets per second forwarded through uxt daemon (NFQUEUE) and"
+          " through")
+    print("   the kernel's iptables-legacy, the same ruleset and traffic"
+          " (bench/live_bench.py)")
+    live_bench.print_header(LIVE_SECONDS, LIVE_ROUNDS, 1)
+    live_bench.run(bindir, kernel_send, LIVE_SIZES, LIVE_SECONDS, LIVE_ROUNDS, 1)
+    print()
+
+
 # -------------------------------------------------------------------- main
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="build/bin")
-    ap.add_argument("--engine-bench", required=True)
-    ap.add_argument("--kernel-send", required=True)
+    ap.add_argument("--engine-bench", help="bench/engine_bench (all sections but cli)")
+    ap.add_argument("--kernel-send", help="bench/kernel_send (kernel, live)")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--only", choices=["cli", "engine", "replay", "kernel", "classifier"],
+    ap.add_argument("--ct-bench", help="bench/ct_bench (7.; left out without it)")
+    ap.add_argument("--only", choices=["cli", "engine", "replay", "kernel", "classifier",
+                                       "ct", "live"],
                     action="append")
     a = ap.parse_args()
     if os.geteuid() != 0 or not shutil.which("iptables-legacy"):
@@ -822,9 +1091,18 @@ def main():
             print("bench: %s not found (ClassBench files are read from %s)"
                   % (name, CLASSBENCH))
             return 1
-    only = set(a.only or ["cli", "engine", "replay", "kernel", "classifier"])
+    only = set(a.only or ["cli", "engine", "replay", "kernel", "classifier", "ct",
+                          "live"])
     if "kernel" in only:
         only.add("engine")      # the kernel figures use the engine's fates
+    # 'python3 bench/run.py --only cli' needs neither helper program
+    for opt, sections in (("engine_bench", {"engine", "replay", "kernel", "classifier"}),
+                          ("kernel_send", {"kernel", "live"} |
+                           ({"ct"} if a.ct_bench else set()))):
+        if only & sections and not getattr(a, opt):
+            print("bench: --%s is needed for %s" % (opt.replace("_", "-"),
+                                                   ", ".join(sorted(only & sections))))
+            return 1
     bindir = os.path.abspath(a.bin)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
@@ -891,6 +1169,12 @@ def main():
             print()
         if "classifier" in only:
             classifier_bench(bindir, a.engine_bench, rules, trace, tmp, hostfile)
+        if "ct" in only and a.ct_bench:
+            ct_section(bindir, a.ct_bench, a.kernel_send, tmp, hostfile)
+        elif "ct" in only:
+            print("7. connection tracking: left out (no --ct-bench)")
+        if "live" in only:
+            live_section(bindir, a.kernel_send)
     except KeyboardInterrupt as e:
         print("bench: interrupted (%s), cleaning up" % (e or "SIGINT"), file=sys.stderr)
         return 130
