@@ -1170,10 +1170,11 @@ void uxt_ns_receive(struct uxt_ns *ns, struct uxt_pkt *pkt,
 		    const struct uxt_iface *dev)
 {
 	if (dev->loopback) {
+		/* what lo carries was sent by this host: it goes the way out,
+		 * but a capture's record of it may hold anything */
 		pkt->outdev = NULL;
 		pkt->pkt_type = UXT_PACKET_HOST;
-		output(ns, pkt, false, NULL);
-		ct_done(ns);
+		uxt_ns_output(ns, pkt);
 		return;
 	}
 	ns->in_softirq = true;
