@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import Results  # noqa: E402
 
-SUITES = ["conformance", "differential", "seed", "concurrency", "fuzz",
+SUITES = ["conformance", "differential", "restore_lines", "seed", "concurrency", "fuzz",
           "host_routing", "packet_units", "match_units", "classify_units", "log_units",
           "front_doors", "seed_packets", "kernel_diff", "real_traffic", "real_traffic_nat",
           "live",

@@ -69,6 +69,10 @@ struct cli_state {
 
 int cli_state_open(struct cli_state *st, struct uxt_err *e);
 int cli_state_lock_load(struct cli_state *st, int wait, struct uxt_err *e);
+/* The same, for iptables-restore about to replace table whole: its rules
+ * are not read (uxt_store_load_replacing). */
+int cli_state_lock_load_replacing(struct cli_state *st, int wait,
+				  const char *table, struct uxt_err *e);
 int cli_state_commit(struct cli_state *st, struct uxt_err *e);
 /* Loads without taking the lock (iptables-save), except when a daemon
  * serves the state: then locked, with its live counters. */
@@ -96,6 +100,14 @@ struct cli_cmd_opts {
 int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 		   char **argv, const struct cli_cmd_opts *opts, bool *changed,
 		   struct uxt_err *e);
+/*
+ * iptables-restore's fast path for a plain "-A" rule line (argv without
+ * "iptables -t TABLE"): appends to t exactly the rule cli_do_command would
+ * and returns 1, or returns 0, having changed nothing, for a line it does
+ * not take; the caller then runs cli_do_command.  See iptables.c.
+ */
+int cli_restore_append(struct uxt_ruleset *rs, struct uxt_table *t,
+		       const char *table, int argc, char **argv);
 
 int iptables_main(int argc, char **argv);
 int iptables_save_main(int argc, char **argv);

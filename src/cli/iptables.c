@@ -325,6 +325,8 @@ static void merge_options(struct cmd *c, const struct uxt_ext *ext,
 		n_new++;
 	c->option_offset += OPTION_OFFSET_SCALE;
 	*offset = c->option_offset;
+	if (n_new == 0)
+		goto record;	/* the table stays as it is (-j ACCEPT) */
 	if (c->nopts + n_new + 1 > c->optcap) {
 		int cur = c->opts == c->optbuf[0] ? 0 : c->opts == c->optbuf[1] ? 1 : -1;
 
@@ -357,6 +359,7 @@ static void merge_options(struct cmd *c, const struct uxt_ext *ext,
 	memset(&merged[c->nopts + n_new], 0, sizeof(*merged));
 	c->opts = merged;
 	c->nopts += n_new;
+record:
 	if (c->nmerged == c->cap_merged) {
 		c->cap_merged = c->cap_merged ? c->cap_merged * 2 : 8;
 		c->merged = xrealloc(c->merged, (size_t)c->cap_merged * sizeof(*c->merged));
@@ -451,7 +454,21 @@ static const struct uxt_ext *load_proto(struct cmd *c)
 	return ext;
 }
 
-static int call_parse(struct cmd *c, struct inst *in, int id, bool invert)
+/* Where an extension option's text goes: the call parse() is given. */
+struct opt_place {
+	const char *arg;
+	struct uxt_ip *ip;
+	int argc;
+	char **argv;
+	int *optind;
+	struct uxt_err *err;
+	struct uxt_buf *warn;
+};
+
+/* Option id of in's extension with its argument (xtables_option_parse):
+ * 0, or -1 with at->err set. */
+static int ext_parse_opt(struct inst *in, int id, bool invert,
+			 const struct opt_place *at)
 {
 	const struct uxt_opt *o;
 	struct uxt_opt_call call;
@@ -460,31 +477,42 @@ static int call_parse(struct cmd *c, struct inst *in, int id, bool invert)
 		if (o->id == id)
 			break;
 	if (!o->name) {
-		c->e->status = UXT_OTHER_PROBLEM;
-		c->e->flags = 0;
-		snprintf(c->e->msg, sizeof(c->e->msg),
+		at->err->status = UXT_OTHER_PROBLEM;
+		at->err->flags = 0;
+		snprintf(at->err->msg, sizeof(at->err->msg),
 			 "Extension does not know id %u", id);
 		return -1;
 	}
 	memset(&call, 0, sizeof(call));
 	call.ext = in->ext;
 	call.opt = o;
-	call.arg = c->g.optarg;
+	call.arg = at->arg;
 	call.invert = invert;
 	call.data = in->data;
 	call.xflags = &in->xflags;
 	call.udata = in->udata;
-	call.ip = &c->ip;
-	call.argc = c->argc;
-	call.argv = c->argv;
-	call.optind = &c->g.optind;
-	call.err = c->e;
-	call.warn = &c->io->err;
+	call.ip = at->ip;
+	call.argc = at->argc;
+	call.argv = at->argv;
+	call.optind = at->optind;
+	call.err = at->err;
+	call.warn = at->warn;
 	if (in->ext->parse)
 		return in->ext->parse(&call);
 	if (in->ext->x6)
 		return uxt_opt_parse(&call);
 	return 0;
+}
+
+static int call_parse(struct cmd *c, struct inst *in, int id, bool invert)
+{
+	struct opt_place at = {
+		.arg = c->g.optarg, .ip = &c->ip, .argc = c->argc,
+		.argv = c->argv, .optind = &c->g.optind, .err = c->e,
+		.warn = &c->io->err,
+	};
+
+	return ext_parse_opt(in, id, invert, &at);
 }
 
 /* command_default(): returns 1 to rescan the same argument, 0, or -1 */
@@ -624,12 +652,12 @@ static bool is_target_ext(const char *name, const char *const *announced)
 	return true;
 }
 
+static int parse_policy_verdict(const char *name);
+
 static const struct uxt_ext *find_target_ext(const char *name,
 					     const char *const *announced)
 {
-	if (strcmp(name, "") == 0 || strcmp(name, "ACCEPT") == 0 ||
-	    strcmp(name, "DROP") == 0 || strcmp(name, "QUEUE") == 0 ||
-	    strcmp(name, "RETURN") == 0)
+	if (name[0] == '\0' || parse_policy_verdict(name) != UXT_V_CONTINUE)
 		return &uxt_ext_standard;
 	if (!is_target_ext(name, announced))
 		return NULL;
@@ -780,24 +808,31 @@ static int parse_counters_opt(struct cmd *c)
  * line (-6) instead of running a command. */
 enum { PARSE_OK = 0, PARSE_ERR = -1, PARSE_EXIT = 1, PARSE_SKIP = 2 };
 
-static int fcheck(struct cmd *c, struct inst *in)
+/* The end of one instance's options: its final check. */
+static int ext_fcheck(struct inst *in, const struct uxt_ip *ip,
+		      struct uxt_err *err, struct uxt_buf *warn)
 {
 	struct uxt_fcheck_call call = {
 		.ext = in->ext,
 		.data = in->data,
 		.udata = in->udata,
 		.xflags = in->xflags,
-		.ip = &c->ip,
-		.err = c->e,
-		.warn = &c->io->err,
+		.ip = ip,
+		.err = err,
+		.warn = warn,
 	};
 
 	if (in->ext->fcheck && in->ext->fcheck(&call))
 		return -1;
 	if (in->ext->x6 && in->ext->opts &&
-	    uxt_opt_fcheck(in->ext->name, in->xflags, in->ext->opts, c->e))
+	    uxt_opt_fcheck(in->ext->name, in->xflags, in->ext->opts, err))
 		return -1;
 	return 0;
+}
+
+static int fcheck(struct cmd *c, struct inst *in)
+{
+	return ext_fcheck(in, &c->ip, c->e, &c->io->err);
 }
 
 static void print_help(struct cmd *c)
@@ -1170,45 +1205,47 @@ static int do_parse(struct cmd *c, const char *const *announced)
 			    c->chain, UXT_NAME_MAX);
 	if (c->command & (CMD_APPEND | CMD_DELETE | CMD_DELETE_NUM | CMD_CHECK |
 			  CMD_INSERT | CMD_REPLACE)) {
-		if ((strcmp(c->chain, "PREROUTING") == 0 ||
-		     strcmp(c->chain, "INPUT") == 0) &&
-		    (c->options & OPT_VIANAMEOUT))
+		if ((c->options & OPT_VIANAMEOUT) &&
+		    (strcmp(c->chain, "PREROUTING") == 0 ||
+		     strcmp(c->chain, "INPUT") == 0))
 			return perr(c, "Can't use -%c with %s\n",
 				    opt2char(OPT_VIANAMEOUT), c->chain);
-		if ((strcmp(c->chain, "POSTROUTING") == 0 ||
-		     strcmp(c->chain, "OUTPUT") == 0) &&
-		    (c->options & OPT_VIANAMEIN))
+		if ((c->options & OPT_VIANAMEIN) &&
+		    (strcmp(c->chain, "POSTROUTING") == 0 ||
+		     strcmp(c->chain, "OUTPUT") == 0))
 			return perr(c, "Can't use -%c with %s\n",
 				    opt2char(OPT_VIANAMEIN), c->chain);
 	}
 	return PARSE_OK;
 }
 
-/* Builds the rule from the parsed parts (generate_entry), addresses aside. */
-static struct uxt_rule *build_rule(struct cmd *c, struct uxt_ruleset *rs,
-				   const struct uxt_ext *target,
-				   const void *target_data)
+/* Builds a rule from its parts (generate_entry). */
+static struct uxt_rule *make_rule(struct uxt_ruleset *rs, const struct uxt_ip *ip,
+				  uint64_t pcnt, uint64_t bcnt,
+				  const struct inst *matches, int nmatches,
+				  const struct uxt_ext *target,
+				  const void *target_data)
 {
 	size_t size = sizeof(struct uxt_rule), off;
 	struct uxt_rule *r;
 	struct uxt_xrec *x;
 
-	for (int i = 0; i < c->nmatches; i++)
-		size += UXT_ALIGN(sizeof(struct uxt_xrec) + c->matches[i].stored->size);
+	for (int i = 0; i < nmatches; i++)
+		size += UXT_ALIGN(sizeof(struct uxt_xrec) + matches[i].stored->size);
 	size += UXT_ALIGN(sizeof(struct uxt_xrec) + target->size);
 	r = uxt_arena_alloc(&rs->arena, size);
 	memset(r, 0, size);
 	r->size = (uint32_t)size;
-	r->nmatches = (uint16_t)c->nmatches;
-	r->ip = c->ip;
-	r->counters.pcnt = c->pcnt;
-	r->counters.bcnt = c->bcnt;
+	r->nmatches = (uint16_t)nmatches;
+	r->ip = *ip;
+	r->counters.pcnt = pcnt;
+	r->counters.bcnt = bcnt;
 	off = sizeof(*r);
-	for (int i = 0; i < c->nmatches; i++) {
+	for (int i = 0; i < nmatches; i++) {
 		x = (struct uxt_xrec *)((char *)r + off);
-		x->size = (uint16_t)UXT_ALIGN(sizeof(*x) + c->matches[i].stored->size);
-		x->ext = (uint16_t)uxt_ext_id(c->matches[i].stored);
-		memcpy(x->data, c->matches[i].data, c->matches[i].stored->size);
+		x->size = (uint16_t)UXT_ALIGN(sizeof(*x) + matches[i].stored->size);
+		x->ext = (uint16_t)uxt_ext_id(matches[i].stored);
+		memcpy(x->data, matches[i].data, matches[i].stored->size);
 		off += x->size;
 	}
 	r->target_offset = (uint16_t)off;
@@ -1219,17 +1256,30 @@ static struct uxt_rule *build_rule(struct cmd *c, struct uxt_ruleset *rs,
 	return r;
 }
 
+/* The rule of the parsed command, addresses aside. */
+static struct uxt_rule *build_rule(struct cmd *c, struct uxt_ruleset *rs,
+				   const struct uxt_ext *target,
+				   const void *target_data)
+{
+	return make_rule(rs, &c->ip, c->pcnt, c->bcnt, c->matches, c->nmatches,
+			 target, target_data);
+}
+
 static int parse_policy_verdict(const char *name)
 {
-	if (strcmp(name, "ACCEPT") == 0)
-		return UXT_V_ACCEPT;
-	if (strcmp(name, "DROP") == 0)
-		return UXT_V_DROP;
-	if (strcmp(name, "QUEUE") == 0)
-		return UXT_V_QUEUE;
-	if (strcmp(name, "RETURN") == 0)
-		return UXT_V_RETURN;
-	return UXT_V_CONTINUE;
+	/* by the first letter: this runs for every rule restored */
+	switch (name[0]) {
+	case 'A':
+		return strcmp(name, "ACCEPT") == 0 ? UXT_V_ACCEPT : UXT_V_CONTINUE;
+	case 'D':
+		return strcmp(name, "DROP") == 0 ? UXT_V_DROP : UXT_V_CONTINUE;
+	case 'Q':
+		return strcmp(name, "QUEUE") == 0 ? UXT_V_QUEUE : UXT_V_CONTINUE;
+	case 'R':
+		return strcmp(name, "RETURN") == 0 ? UXT_V_RETURN : UXT_V_CONTINUE;
+	default:
+		return UXT_V_CONTINUE;
+	}
 }
 
 static void list_entries(struct cmd *c, const struct uxt_table *t, bool *found)
@@ -1247,6 +1297,8 @@ static void list_entries(struct cmd *c, const struct uxt_table *t, bool *found)
 		format |= UXT_FMT_KILOMEGAGIGA;
 	if (c->options & OPT_LINENUMBERS)
 		format |= UXT_FMT_LINENUMBERS;
+	unsigned int *refcounts = NULL;
+
 	*found = false;
 	for (uint32_t i = 0; i < t->nchains; i++) {
 		const struct uxt_chain *ch = t->chains[i];
@@ -1256,8 +1308,15 @@ static void list_entries(struct cmd *c, const struct uxt_table *t, bool *found)
 		if (*found)
 			uxt_buf_putc(out, '\n');
 		if (!c->rulenum) {
-			int refs = uxt_chain_builtin(ch) ? -1 :
-				   (int)uxt_table_references(t, ch->name);
+			int refs = -1;
+
+			/* counted for all user chains in one walk, not one
+			 * walk of the table per chain */
+			if (!uxt_chain_builtin(ch) && !c->chain && !refcounts)
+				refcounts = uxt_table_reference_counts(t);
+			if (!uxt_chain_builtin(ch))
+				refs = refcounts ? (int)refcounts[i] :
+					(int)uxt_table_references(t, ch->name);
 
 			uxt_fmt_header(out, format, ch->name,
 				       uxt_chain_builtin(ch) ? uxt_verdict_name(ch->policy)
@@ -1269,6 +1328,7 @@ static void list_entries(struct cmd *c, const struct uxt_table *t, bool *found)
 				uxt_fmt_rule(out, ch->rules[j], j + 1, format);
 		*found = true;
 	}
+	free(refcounts);
 }
 
 static void list_rules(struct cmd *c, const struct uxt_table *t, bool *found)
@@ -1453,13 +1513,17 @@ static int run(struct cmd *c, struct uxt_ruleset *rs, struct uxt_table *t,
 	*changed = false;
 	if (c->command & (CMD_APPEND | CMD_DELETE | CMD_CHECK | CMD_INSERT |
 			  CMD_REPLACE)) {
-		const struct uxt_chain *jc = uxt_table_chain(t, c->jumpto ? c->jumpto : "");
+		const struct uxt_chain *jc;
 		struct uxt_std_target std;
 		const struct uxt_ext *target_ext;
 		const void *tdata;
+		int verdict;
 
 		if (!c->jumpto)
 			c->jumpto = "";
+		/* no chain is named as a verdict (uxt_table_create_chain) */
+		verdict = parse_policy_verdict(c->jumpto);
+		jc = verdict == UXT_V_CONTINUE ? uxt_table_chain(t, c->jumpto) : NULL;
 		if (c->target && jc) {
 			uxt_buf_printf(&c->io->err,
 				       "Warning: using chain %s, not extension\n",
@@ -1479,7 +1543,7 @@ static int run(struct cmd *c, struct uxt_ruleset *rs, struct uxt_table *t,
 		}
 		if (!c->target || c->target->ext == &uxt_ext_standard) {
 			memset(&std, 0, sizeof(std));
-			std.verdict = parse_policy_verdict(c->jumpto);
+			std.verdict = verdict;
 			if (std.verdict == UXT_V_CONTINUE && c->jumpto[0]) {
 				std.verdict = UXT_V_JUMP;
 				snprintf(std.chain, sizeof(std.chain), "%s", c->jumpto);
@@ -1592,9 +1656,8 @@ void cli_cmd_scratch_free(struct cli_cmd_scratch *s)
 
 static void cmd_done(struct cmd *c, const struct cli_cmd_opts *opts)
 {
-	if (opts && opts->scratch)
-		cmd_reset(c);
-	else
+	/* scratch is reset when the next command starts with it */
+	if (!opts || !opts->scratch)
 		cmd_destroy(c);
 }
 
@@ -1660,7 +1723,7 @@ int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 		ret = run(c, rs, work, announced, &tchanged);
 		if (ret == 0 && tchanged) {
 			const struct uxt_rule *bad;
-			int v = uxt_table_verify(work, &bad);
+			int v = uxt_table_verify_reset(rs, work, &bad);
 
 			if (v) {
 				cli_iptc_error(e, OP_COMMIT, -v);
@@ -1668,7 +1731,6 @@ int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 			}
 		}
 		if (ret == 0 && tchanged) {
-			uxt_table_reset_state(rs, work);
 			uxt_ruleset_replace(rs, work);
 		} else {
 			uxt_table_free(work);
@@ -1686,6 +1748,142 @@ int cli_do_command(struct cli_io *io, struct cli_state *st, int argc,
 	*changed = tchanged;
 	cmd_done(c, opts);
 	return ret;
+}
+
+/* argv[i] is the option opt with an argument after it */
+static bool option_at(int argc, char **argv, int i, const char *opt)
+{
+	/* two-letter options compared inline: this runs for every word */
+	if (i + 1 >= argc || argv[i][0] != '-' || argv[i][1] != opt[1])
+		return false;
+	return opt[2] == '\0' ? argv[i][2] == '\0' : strcmp(argv[i], opt) == 0;
+}
+
+/* The id of the option called name of ext, or -1. */
+static int ext_opt_id(const struct uxt_ext *ext, const char *name)
+{
+	for (const struct uxt_opt *o = ext->opts; o && o->name; o++)
+		if (o->name[0] == name[0] && strcmp(o->name, name) == 0)
+			return o->id;
+	return -1;
+}
+
+/* "tcp" or "udp", the protocols whose match the fast path takes */
+static bool tcp_or_udp(const char *p)
+{
+	return ((p[0] == 't' && p[1] == 'c') || (p[0] == 'u' && p[1] == 'd')) &&
+	       p[2] == 'p' && p[3] == '\0';
+}
+
+/*
+ * The line iptables-save writes most, in its order and nothing else:
+ *
+ *   -A CHAIN [-s ADDR] [-d ADDR] [-p tcp|udp [-m tcp|udp [--sport PORTS]
+ *   [--dport PORTS]]] -j ACCEPT|DROP|QUEUE|RETURN
+ *
+ * with plain addresses, into an existing chain.  Everything do_parse() and
+ * run() would do for it is done with the same parts (uxt_parse_protocol,
+ * the match's init, parser and final check, uxt_ipparse_simple,
+ * make_rule, uxt_table_append), without getopt, the option tables and
+ * the rest of the command's machinery, which cost more than the rule.
+ * Any other line, any failure or warning: nothing is changed and 0
+ * returned, and cli_do_command() runs the line (and reports what it says).
+ */
+int cli_restore_append(struct uxt_ruleset *rs, struct uxt_table *t,
+		       const char *table, int argc, char **argv)
+{
+	static const char *const port_opts[2] = {"--sport", "--dport"};
+	const char *chain, *src = "0.0.0.0/0", *dst = "0.0.0.0/0";
+	const char *pname = NULL, *mname = NULL, *ports[2] = {NULL, NULL};
+	_Alignas(8) unsigned char mdata[256], udata[256];
+	struct uxt_std_target std;
+	struct uxt_err err;
+	struct uxt_buf warn;
+	struct uxt_rule *r;
+	struct inst m = {0};
+	struct uxt_ip ip;
+	int i = 2, verdict;
+
+	/* the shape, in iptables-save's order */
+	if (!option_at(argc, argv, 0, "-A"))
+		return 0;
+	chain = argv[1];
+	if (option_at(argc, argv, i, "-s"))
+		src = argv[i + 1], i += 2;
+	if (option_at(argc, argv, i, "-d"))
+		dst = argv[i + 1], i += 2;
+	if (option_at(argc, argv, i, "-p")) {
+		pname = argv[i + 1], i += 2;
+		if (!tcp_or_udp(pname))
+			return 0;
+		if (option_at(argc, argv, i, "-m")) {
+			mname = argv[i + 1], i += 2;
+			if (!tcp_or_udp(mname) || mname[0] != pname[0])
+				return 0;
+			for (int k = 0; k < 2; k++)
+				if (option_at(argc, argv, i, port_opts[k]))
+					ports[k] = argv[i + 1], i += 2;
+		}
+	}
+	if (i + 2 != argc || strcmp(argv[i], "-j") != 0)
+		return 0;
+	verdict = parse_policy_verdict(argv[i + 1]);
+	if (verdict == UXT_V_CONTINUE ||
+	    (verdict == UXT_V_DROP && strcmp(table, "nat") == 0))
+		return 0;
+
+	/* as do_parse: the protocol, the match and its options, its final
+	 * check, then the addresses */
+	memset(&ip, 0, sizeof(ip));
+	if (pname && uxt_parse_protocol(pname, &ip.proto, &err) != 0)
+		return 0;
+	if (mname) {
+		m.ext = uxt_ext_find(mname, UXT_MATCH);
+		if (!m.ext)
+			return 0;
+		m.stored = stored_ext(m.ext);
+		if (m.stored->size > sizeof(mdata) || m.ext->udata_size > sizeof(udata))
+			return 0;
+		memset(mdata, 0, m.stored->size);
+		m.data = mdata;
+		if (m.ext->udata_size) {
+			memset(udata, 0, m.ext->udata_size);
+			m.udata = udata;
+		}
+		if (m.ext->init)
+			m.ext->init(m.data);
+	}
+	uxt_buf_init(&warn, -1);
+	for (int k = 0; k < 2; k++) {
+		int optind = i, id;
+		struct opt_place at = {
+			.arg = ports[k], .ip = &ip, .argc = argc, .argv = argv,
+			.optind = &optind, .err = &err, .warn = &warn,
+		};
+
+		if (!ports[k])
+			continue;
+		id = ext_opt_id(m.ext, port_opts[k] + 2);
+		if (id < 0 || ext_parse_opt(&m, id, false, &at) != 0 || warn.len) {
+			uxt_buf_free(&warn);
+			return 0;
+		}
+	}
+	if (mname && (ext_fcheck(&m, &ip, &err, &warn) != 0 || warn.len)) {
+		uxt_buf_free(&warn);
+		return 0;
+	}
+	uxt_buf_free(&warn);
+	if (!uxt_ipparse_simple(src, &ip.src, &ip.smsk) ||
+	    !uxt_ipparse_simple(dst, &ip.dst, &ip.dmsk))
+		return 0;
+
+	/* as run(): a verdict, the rule, appended */
+	memset(&std, 0, sizeof(std));
+	std.verdict = verdict;
+	r = make_rule(rs, &ip, 0, 0, &m, mname ? 1 : 0, &uxt_ext_standard, &std);
+	/* no such chain: the general path says so (the rule is left unused) */
+	return uxt_table_append(t, chain, r) == 0;
 }
 
 int iptables_main(int argc, char **argv)

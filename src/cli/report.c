@@ -121,7 +121,8 @@ int cli_state_open(struct cli_state *st, struct uxt_err *e)
 	return uxt_store_open(&st->store, dir, e);
 }
 
-int cli_state_lock_load(struct cli_state *st, int wait, struct uxt_err *e)
+static int lock_load(struct cli_state *st, int wait, const char *replacing,
+		     struct uxt_err *e)
 {
 	if (!st->locked) {
 		if (uxt_store_lock(&st->store, wait, e))
@@ -133,11 +134,24 @@ int cli_state_lock_load(struct cli_state *st, int wait, struct uxt_err *e)
 			return -1;
 	}
 	if (!st->loaded) {
-		if (uxt_store_load(&st->store, &st->rs, e))
+		if (replacing ? uxt_store_load_replacing(&st->store, &st->rs,
+							 replacing, e)
+			      : uxt_store_load(&st->store, &st->rs, e))
 			return -1;
 		st->loaded = true;
 	}
 	return 0;
+}
+
+int cli_state_lock_load(struct cli_state *st, int wait, struct uxt_err *e)
+{
+	return lock_load(st, wait, NULL, e);
+}
+
+int cli_state_lock_load_replacing(struct cli_state *st, int wait,
+				  const char *table, struct uxt_err *e)
+{
+	return lock_load(st, wait, table, e);
 }
 
 int cli_state_commit(struct cli_state *st, struct uxt_err *e)

@@ -123,7 +123,7 @@ static int end_param(struct restore *r, size_t len)
  * inside quotes; an unterminated quote runs to the end of the buffer.  A
  * parameter is built where it will stay, at the end of argbuf.
  */
-static int add_params(struct restore *r, const char *p)
+static int add_params_quoted(struct restore *r, const char *p)
 {
 	char *param = r->argbuf + r->argused;
 	size_t len = 0;
@@ -183,6 +183,37 @@ static int add_params(struct restore *r, const char *p)
 	return 0;
 }
 
+/*
+ * The same split, for lines without quotes (iptables-save never quotes
+ * but comments): each word stays where it is in the line, ended by a NUL
+ * written over the blank after it, instead of being copied to argbuf.
+ * From the first word that holds a quote on, add_params_quoted() goes on.
+ */
+static int add_params(struct restore *r, char *p)
+{
+	for (;;) {
+		char *word;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (*p == '\0')
+			return 0;
+		word = p;
+		while (!r->stop[(unsigned char)*p])
+			p++;
+		if (*p == '"')
+			return add_params_quoted(r, word);
+		if ((size_t)(p - word) >= PARAM_BUF)
+			return param_error(r, "Parameter too long!");
+		if (r->argc + 1 >= MAX_ARGC)
+			return param_error(r, "Parser cannot handle more arguments");
+		r->argv[r->argc] = word;
+		r->argv[++r->argc] = NULL;
+		if (*p)
+			*p++ = '\0';
+	}
+}
+
 static void announce(struct restore *r, const char *chain)
 {
 	if (r->nannounced + 2 > r->capannounced) {
@@ -214,9 +245,14 @@ static int begin_table(struct restore *r, char *buffer)
 	int error = 0;
 
 	uxt_err_clear(&e);
-	if (cli_state_lock_load(&r->st, r->wait, &e))
-		return -fail(r, &e);
 	table = strtok(buffer + 1, " \t\n");
+	/* a table restored without --noflush is replaced whole: its old
+	 * rules need not be read */
+	if (table && !r->noflush &&
+	    (!r->tablename || strcmp(r->tablename, table) == 0) ?
+		    cli_state_lock_load_replacing(&r->st, r->wait, table, &e) :
+		    cli_state_lock_load(&r->st, r->wait, &e))
+		return -fail(r, &e);
 	if (!table)
 		return -param_error(r, "%s: line %u table name invalid",
 				    r->io.prog, (unsigned)r->io.line);
@@ -235,22 +271,18 @@ static int begin_table(struct restore *r, char *buffer)
 		if (cli_state_commit(&r->st, &e))
 			return -fail(r, &e);
 	}
-	r->handle = uxt_table_clone(&r->st.rs, t);
-	if (!r->noflush) {
-		/* flush every chain, then delete the user chains */
-		for (uint32_t i = 0; i < r->handle->nchains; i++) {
-			if (r->verbose)
-				uxt_buf_printf(&r->io.out, "Flushing chain `%s'\n",
-					       r->handle->chains[i]->name);
-			r->handle->chains[i]->nrules = 0;
-		}
-		while (r->handle->nchains > r->handle->nbuiltin) {
-			if (r->verbose)
-				uxt_buf_printf(&r->io.out, "Deleting chain `%s'\n",
-					       r->handle->chains[r->handle->nbuiltin]->name);
-			uxt_table_delete_chain(r->handle,
-					       r->handle->chains[r->handle->nbuiltin]->name);
-		}
+	if (r->noflush) {
+		r->handle = uxt_table_clone(&r->st.rs, t);
+	} else {
+		/* flush every chain, then delete the user chains (none can be
+		 * referenced once all are empty) */
+		for (uint32_t i = 0; r->verbose && i < t->nchains; i++)
+			uxt_buf_printf(&r->io.out, "Flushing chain `%s'\n",
+				       t->chains[i]->name);
+		for (uint32_t i = t->nbuiltin; r->verbose && i < t->nchains; i++)
+			uxt_buf_printf(&r->io.out, "Deleting chain `%s'\n",
+				       t->chains[i]->name);
+		r->handle = uxt_table_clone_flushed(t);
 	}
 	r->in_table = true;
 	return 1;
@@ -336,7 +368,7 @@ static int rule_line(struct restore *r, char *buffer)
 	char *parsestart = buffer;
 	char *pcnt = NULL, *bcnt = NULL;
 	bool changed;
-	int ret;
+	int ret, argc_prefix;
 
 	if (add_argv(r, "iptables", 8) || add_argv(r, "-t", 2) ||
 	    add_argv(r, r->curtable, strlen(r->curtable)))
@@ -344,6 +376,7 @@ static int rule_line(struct restore *r, char *buffer)
 	for (int i = 0; !r->noflush && i < r->verbose; i++)
 		if (add_argv(r, "-v", 2))
 			return -2;
+	argc_prefix = r->argc;
 	if (buffer[0] == '[') {
 		char *ptr = strchr(buffer, ']');
 
@@ -363,6 +396,13 @@ static int rule_line(struct restore *r, char *buffer)
 		return -2;
 	if (add_params(r, parsestart))
 		return -2;
+	/* the plain lines iptables-save writes: parsed without getopt */
+	if (argc_prefix == 3 && !pcnt &&
+	    cli_restore_append(&r->st.rs, r->handle, r->curtable, r->argc - 3,
+			       r->argv + 3)) {
+		free_argv(r);
+		return 1;
+	}
 	uxt_err_clear(&e);
 	ret = cli_do_command(&r->io, &r->st, r->argc, r->argv, &opts, &changed, &e);
 	free_argv(r);
@@ -382,10 +422,9 @@ static int commit_line(struct restore *r)
 	int ret = 1;
 
 	if (!r->testing) {
-		if (uxt_table_verify(r->handle, &bad) != 0) {
+		if (uxt_table_verify_reset(&r->st.rs, r->handle, &bad) != 0) {
 			ret = 0;
 		} else {
-			uxt_table_reset_state(&r->st.rs, r->handle);
 			uxt_ruleset_replace(&r->st.rs, r->handle);
 			r->handle = NULL;
 			if (cli_state_commit(&r->st, &e))
@@ -445,7 +484,7 @@ static int restore_lines(struct restore *r)
 				uxt_buf_puts(&r->io.out, buffer);
 			continue;
 		}
-		if (strcmp(buffer, "COMMIT\n") == 0 && r->in_table)
+		if (buffer[0] == 'C' && strcmp(buffer, "COMMIT\n") == 0 && r->in_table)
 			ret = commit_line(r);
 		else if (buffer[0] == '*' && !r->in_table)
 			ret = begin_table(r, buffer);

@@ -138,7 +138,11 @@ void uxt_fmt_rule(struct uxt_buf *b, const struct uxt_rule *r,
 {
 	const struct uxt_ip *ip = &r->ip;
 	const struct uxt_xrec *m, *t;
-	const char *pname = uxt_proto_to_name(ip->proto, format & UXT_FMT_NUMERIC);
+	/* -n in a table shows the number: no name to look up */
+	bool proto_number = (format & (UXT_FMT_NUMERIC | UXT_FMT_NOTABLE)) ==
+			    UXT_FMT_NUMERIC;
+	const char *pname = proto_number ? NULL :
+			    uxt_proto_to_name(ip->proto, format & UXT_FMT_NUMERIC);
 	bool table = TABLE(format);
 	bool numeric = format & UXT_FMT_NUMERIC;
 
@@ -167,8 +171,7 @@ void uxt_fmt_rule(struct uxt_buf *b, const struct uxt_rule *r,
 		uxt_buf_putc(b, ' ');
 	}
 	uxt_buf_putc(b, ip->invflags & UXT_INV_PROTO ? '!' : ' ');
-	if ((format & (UXT_FMT_NUMERIC | UXT_FMT_NOTABLE)) == UXT_FMT_NUMERIC ||
-	    !pname) {
+	if (proto_number || !pname) {
 		if (table) {
 			size_t start = b->len;
 

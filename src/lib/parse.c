@@ -312,30 +312,41 @@ static bool numeric_to_ipaddr(const char *dotted, uint32_t *out, bool is_mask)
  * nothing else), without the copying of the general parser.  Anything else
  * returns false and goes the general way, which gives it iptables' meaning.
  */
-static bool plain_dotted_quad(const char *s, uint32_t *out)
+/* "a.b.c.d" of decimal octets without leading zeros, ending at end */
+static bool dotted_quad_until(const char *s, const char *end, uint32_t *out)
 {
 	unsigned char b[4];
 
 	for (int i = 0; i < 4; i++) {
 		unsigned v;
 
-		if (*s < '0' || *s > '9' || (*s == '0' && s[1] >= '0' && s[1] <= '9'))
+		if (s == end || *s < '0' || *s > '9' ||
+		    (*s == '0' && s + 1 != end && s[1] >= '0' && s[1] <= '9'))
 			return false;
 		v = (unsigned)(*s++ - '0');
-		if (*s >= '0' && *s <= '9') {
+		if (s != end && *s >= '0' && *s <= '9') {
 			v = v * 10 + (unsigned)(*s++ - '0');
-			if (*s >= '0' && *s <= '9')
+			if (s != end && *s >= '0' && *s <= '9')
 				v = v * 10 + (unsigned)(*s++ - '0');
 		}
 		if (v > 255)
 			return false;
 		b[i] = (unsigned char)v;
-		if (*s != (i < 3 ? '.' : '\0'))
+		if (i < 3) {
+			if (s == end || *s != '.')
+				return false;
+			s++;
+		} else if (s != end) {
 			return false;
-		s++;
+		}
 	}
 	memcpy(out, b, 4);
 	return true;
+}
+
+static bool plain_dotted_quad(const char *s, uint32_t *out)
+{
+	return dotted_quad_until(s, s + strlen(s), out);
 }
 
 bool uxt_numeric_to_ipaddr(const char *dotted, uint32_t *addr)
@@ -427,17 +438,15 @@ static int parse_ipmask(const char *mask, uint32_t *out, struct uxt_err *err)
 
 bool uxt_ipparse_simple(const char *name, uint32_t *addr, uint32_t *mask)
 {
-	char buf[24];
 	size_t len = 0;
 	unsigned bits = 32;
 
+	/* up to 23 characters before the mask, no list */
 	while (name[len] && name[len] != '/') {
-		if (name[len] == ',' || len >= sizeof(buf) - 1)
+		if (name[len] == ',' || len >= 23)
 			return false;
-		buf[len] = name[len];
 		len++;
 	}
-	buf[len] = '\0';
 	if (name[len] == '/') {
 		const char *m = name + len + 1;
 
@@ -461,7 +470,7 @@ bool uxt_ipparse_simple(const char *name, uint32_t *addr, uint32_t *mask)
 		*addr = 0;
 		return true;
 	}
-	if (!plain_dotted_quad(buf, addr))
+	if (!dotted_quad_until(name, name + len, addr))
 		return false;
 	*addr &= *mask;
 	return true;

@@ -107,8 +107,11 @@ int uxt_store_open(struct uxt_store *s, const char *dir, struct uxt_err *err)
 void uxt_store_close(struct uxt_store *s)
 {
 	uxt_store_unlock(s);
-	if (s->map)
+	if (s->map) {
 		munmap(s->map, s->map_len);
+		/* drops the shared lock that kept commits from recycling it */
+		close(s->map_fd);
+	}
 	s->map = NULL;
 	s->map_len = 0;
 }
@@ -185,6 +188,15 @@ struct reader {
 	int *ext_map;
 	uint32_t n_ext;
 	bool ext_identity;
+	/* the table being read: its rules' values are checked as they are
+	 * read (uxt_table_check_rule_values), jumps once all chains are in */
+	unsigned char *ext_ok;
+	bool values_bad;
+	const char **jumps;
+	size_t njumps, capjumps;
+	/* the table whose rules are skipped (uxt_store_load_replacing) */
+	const char *skip_table;
+	bool skipping;
 };
 
 static int damaged(struct reader *r, const char *what)
@@ -231,8 +243,9 @@ static const struct uxt_ext *check_xrec(struct reader *r,
 	return ext;
 }
 
+/* The structure of one rule; *std is its standard target or NULL. */
 static int check_rule(struct reader *r, const struct uxt_rule *rule,
-		      size_t room)
+		      size_t room, const struct uxt_std_target **std_out)
 {
 	const struct uxt_xrec *x;
 	const struct uxt_ext *ext;
@@ -257,6 +270,7 @@ static int check_rule(struct reader *r, const struct uxt_rule *rule,
 	ext = check_xrec(r, x, rule->size - off, UXT_TARGET);
 	if (!ext || off + x->size != rule->size)
 		return -1;
+	*std_out = NULL;
 	if (ext == &uxt_ext_standard) {
 		const struct uxt_std_target *std = (const void *)x->data;
 
@@ -265,6 +279,7 @@ static int check_rule(struct reader *r, const struct uxt_rule *rule,
 		if (std->verdict == UXT_V_JUMP &&
 		    !name_ok(std->chain, sizeof(std->chain), UXT_NAME_MAX))
 			return -1;
+		*std_out = std;
 	}
 	/* names are at most 15 characters, NUL-padded */
 	if (rule->ip.iniface[UXT_IFNAMSIZ - 1] || rule->ip.outiface[UXT_IFNAMSIZ - 1])
@@ -281,6 +296,29 @@ static void remap_rule(struct reader *r, struct uxt_rule *rule)
 		x->ext = (uint16_t)r->ext_map[x->ext];
 	x = uxt_rule_target(rule);
 	x->ext = (uint16_t)r->ext_map[x->ext];
+}
+
+/* The values of a rule just read; a jump is kept for later.  -1: no memory */
+static int note_rule(struct reader *r, const struct uxt_table *t,
+		     const struct uxt_rule *rule, const struct uxt_std_target *std)
+{
+	if (uxt_table_check_rule_values(t, rule, std, r->ext_ok) != 0) {
+		r->values_bad = true;
+		return 0;
+	}
+	if (!std || std->verdict != UXT_V_JUMP)
+		return 0;
+	if (r->njumps == r->capjumps) {
+		const char **n;
+
+		r->capjumps = r->capjumps ? r->capjumps * 2 : 64;
+		n = realloc(r->jumps, r->capjumps * sizeof(*n));
+		if (!n)
+			return -1;
+		r->jumps = n;
+	}
+	r->jumps[r->njumps++] = std->chain;
+	return 0;
 }
 
 static int load_chain(struct reader *r, struct uxt_ruleset *rs,
@@ -317,21 +355,27 @@ static int load_chain(struct reader *r, struct uxt_ruleset *rs,
 	}
 	if (sc->n_rules > sc->rule_bytes / sizeof(struct uxt_rule))
 		return damaged(r, "rule count");
+	if (r->skipping)
+		return 0;	/* the bytes were taken above, unread */
 	c->rules = malloc((sc->n_rules ? sc->n_rules : 1) * sizeof(*c->rules));
 	if (!c->rules)
 		return uxt_error(r->err, UXT_RESOURCE_PROBLEM, "out of memory");
 	c->cap = sc->n_rules;
 	for (uint32_t i = 0; i < sc->n_rules; i++) {
 		struct uxt_rule *rule = (struct uxt_rule *)(rules + off);
+		const struct uxt_std_target *std;
 
-		if (check_rule(r, rule, sc->rule_bytes - off) != 0)
+		if (check_rule(r, rule, sc->rule_bytes - off, &std) != 0)
 			return damaged(r, "rule");
 		off += rule->size;
 		if (!r->ext_identity) {
 			rule = uxt_rule_dup(rs, rule);
 			remap_rule(r, rule);
+			std = uxt_rule_std(rule);
 		}
 		c->rules[c->nrules++] = rule;
+		if (!r->values_bad && note_rule(r, t, rule, std))
+			return uxt_error(r->err, UXT_RESOURCE_PROBLEM, "out of memory");
 	}
 	if (off != sc->rule_bytes)
 		return damaged(r, "chain size");
@@ -342,7 +386,6 @@ static int load_table(struct reader *r, struct uxt_ruleset *rs)
 {
 	const struct uxt_state_table *st = take(r, sizeof(*st));
 	struct uxt_table *t;
-	const struct uxt_rule *bad;
 	int error = 0;
 
 	if (!st || !name_ok(st->name, sizeof(st->name), sizeof(st->name)))
@@ -354,18 +397,31 @@ static int load_table(struct reader *r, struct uxt_ruleset *rs)
 		return damaged(r, "table name");
 	if (st->n_chains < t->nbuiltin)
 		return damaged(r, "chain count");
+	r->skipping = r->skip_table && strcmp(r->skip_table, st->name) == 0;
+	t->rules_unread = r->skipping;
+	memset(r->ext_ok, 0, uxt_extensions_count);
+	r->values_bad = false;
+	r->njumps = 0;
 	for (uint32_t i = 0; i < st->n_chains; i++)
 		if (load_chain(r, rs, t, i))
 			return -1;
-	if (uxt_table_check_records(t, &bad) != 0)
+	/* as uxt_table_check_records(): every value, and every jump to a
+	 * user chain */
+	for (size_t i = 0; i < r->njumps && !r->values_bad; i++) {
+		const struct uxt_chain *jc = uxt_table_chain(t, r->jumps[i]);
+
+		r->values_bad = !jc || uxt_chain_builtin(jc);
+	}
+	if (r->values_bad)
 		return damaged(r, "a rule fails the kernel's checks");
 	return 0;
 }
 
-int uxt_state_parse(const void *image, size_t len, struct uxt_ruleset *rs,
-		    struct uxt_err *err)
+static int parse_state(const void *image, size_t len, struct uxt_ruleset *rs,
+		       const char *skip_table, struct uxt_err *err)
 {
-	struct reader r = {.p = image, .len = len, .err = err};
+	struct reader r = {.p = image, .len = len, .err = err,
+			   .skip_table = skip_table};
 	const struct uxt_state_hdr *h;
 	const struct uxt_state_ext *se;
 	int ret = 0;
@@ -387,8 +443,12 @@ int uxt_state_parse(const void *image, size_t len, struct uxt_ruleset *rs,
 	se = take(&r, h->n_ext * sizeof(*se));
 	r.n_ext = h->n_ext;
 	r.ext_map = malloc((h->n_ext ? h->n_ext : 1) * sizeof(int));
-	if (!r.ext_map)
+	r.ext_ok = malloc(uxt_extensions_count);
+	if (!r.ext_map || !r.ext_ok) {
+		free(r.ext_map);
+		free(r.ext_ok);
 		return uxt_error(err, UXT_RESOURCE_PROBLEM, "out of memory");
+	}
 	r.ext_identity = h->n_ext == uxt_extensions_count;
 	for (uint32_t i = 0; i < h->n_ext; i++) {
 		const struct uxt_ext *e;
@@ -416,6 +476,8 @@ int uxt_state_parse(const void *image, size_t len, struct uxt_ruleset *rs,
 	for (uint32_t i = 0; i < h->n_tables && ret == 0; i++)
 		ret = load_table(&r, rs);
 	free(r.ext_map);
+	free(r.ext_ok);
+	free(r.jumps);
 	if (ret == 0 && r.off != len)
 		ret = damaged(&r, "trailing bytes");
 	if (ret != 0) {
@@ -430,8 +492,50 @@ int uxt_state_parse(const void *image, size_t len, struct uxt_ruleset *rs,
 	return 0;
 }
 
-int uxt_store_load(struct uxt_store *s, struct uxt_ruleset *rs,
-		   struct uxt_err *err)
+/*
+ * Opens the committed state file and takes a shared flock() on it, held as
+ * long as the file is mapped: a commit recycles the file of the previous
+ * ruleset (uxt_store_commit) only when nobody holds such a lock.  A reader
+ * that opened the file just before two commits may find it rewritten by
+ * the second; the lock then waits for that writer to finish, and the file
+ * is only used if it is still the committed one.  Returns the descriptor,
+ * -1 with errno ENOENT when nothing was committed, or -1 on an error.
+ */
+static int open_committed(const char *path)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		struct stat named, opened;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return -1;
+		while (flock(fd, LOCK_SH) != 0) {
+			if (errno != EINTR) {
+				int e = errno;
+
+				close(fd);
+				errno = e;
+				return -1;
+			}
+		}
+		if (fstat(fd, &opened) == 0 && stat(path, &named) == 0 &&
+		    opened.st_ino == named.st_ino && opened.st_dev == named.st_dev)
+			return fd;
+		/* replaced (and perhaps recycled) since it was opened */
+		close(fd);
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+int uxt_state_parse(const void *image, size_t len, struct uxt_ruleset *rs,
+		    struct uxt_err *err)
+{
+	return parse_state(image, len, rs, NULL, err);
+}
+
+static int load(struct uxt_store *s, struct uxt_ruleset *rs,
+		const char *skip_table, struct uxt_err *err)
 {
 	char path[4200];
 	struct stat st;
@@ -440,7 +544,7 @@ int uxt_store_load(struct uxt_store *s, struct uxt_ruleset *rs,
 
 	uxt_ruleset_init(rs);
 	snprintf(path, sizeof(path), "%s/state", s->dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_committed(path);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -448,30 +552,52 @@ int uxt_store_load(struct uxt_store *s, struct uxt_ruleset *rs,
 				 path, strerror(errno));
 	}
 	if (fstat(fd, &st) != 0) {
+		int e = errno;
+
 		close(fd);
 		return uxt_error(err, UXT_OTHER_PROBLEM, "can't stat %s: %s",
-				 path, strerror(errno));
+				 path, strerror(e));
 	}
 	if (st.st_size == 0) {
 		close(fd);
 		return uxt_error(err, UXT_OTHER_PROBLEM,
 				 "state file %s is damaged (empty)", path);
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
-		   fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
+	/* populated up front unless most of it may stay unread */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ,
+		   MAP_PRIVATE | (skip_table ? 0 : MAP_POPULATE), fd, 0);
+	if (map == MAP_FAILED) {
+		int e = errno;
+
+		close(fd);
 		return uxt_error(err, UXT_RESOURCE_PROBLEM, "can't map %s: %s",
-				 path, strerror(errno));
-	ret = uxt_state_parse(map, (size_t)st.st_size, rs, err);
+				 path, strerror(e));
+	}
+	ret = parse_state(map, (size_t)st.st_size, rs, skip_table, err);
 	if (ret != 0) {
 		munmap(map, (size_t)st.st_size);
+		close(fd);
 		return ret;
 	}
+	/* a second load leaves the first mapping (and its lock) in place:
+	 * rules of the first ruleset may still point into it */
 	s->map = map;
 	s->map_len = (size_t)st.st_size;
+	s->map_fd = fd;
 	s->generation = ((const struct uxt_state_hdr *)map)->generation;
 	return 0;
+}
+
+int uxt_store_load(struct uxt_store *s, struct uxt_ruleset *rs,
+		   struct uxt_err *err)
+{
+	return load(s, rs, NULL, err);
+}
+
+int uxt_store_load_replacing(struct uxt_store *s, struct uxt_ruleset *rs,
+			     const char *table, struct uxt_err *err)
+{
+	return load(s, rs, table, err);
 }
 
 /* Writing */
@@ -546,11 +672,17 @@ static void wcopy(struct writer *w, const void *p, size_t len)
 
 int uxt_state_write(int fd, const struct uxt_ruleset *rs, uint64_t generation)
 {
-	struct writer *w = calloc(1, sizeof(*w));
+	struct writer *w;
 	struct uxt_state_hdr h;
-	uint64_t size;
+	uint64_t size, *chain_bytes;
+	size_t nchains, k;
 	int ret;
 
+	/* a table loaded without its rules would lose them */
+	for (int i = 0; i < rs->ntables; i++)
+		if (rs->tables[rs->order[i]]->rules_unread)
+			return -EINVAL;
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->fd = fd;
@@ -560,15 +692,30 @@ int uxt_state_write(int fd, const struct uxt_ruleset *rs, uint64_t generation)
 		free(w);
 		return -ENOMEM;
 	}
+	/* the rule bytes of every chain, table after table: the rules are
+	 * read here and once more when they are written, not three times */
+	nchains = 0;
+	for (int i = 0; i < rs->ntables; i++)
+		nchains += rs->tables[rs->order[i]]->nchains;
+	chain_bytes = malloc((nchains ? nchains : 1) * sizeof(*chain_bytes));
+	if (!chain_bytes) {
+		free(w->scratch);
+		free(w);
+		return -ENOMEM;
+	}
 	size = sizeof(h) + uxt_extensions_count * sizeof(struct uxt_state_ext);
+	k = 0;
 	for (int i = 0; i < rs->ntables; i++) {
 		const struct uxt_table *t = rs->tables[rs->order[i]];
 
 		size += sizeof(struct uxt_state_table);
-		for (uint32_t c = 0; c < t->nchains; c++) {
-			size += sizeof(struct uxt_state_chain);
-			for (uint32_t j = 0; j < t->chains[c]->nrules; j++)
-				size += t->chains[c]->rules[j]->size;
+		for (uint32_t c = 0; c < t->nchains; c++, k++) {
+			const struct uxt_chain *ch = t->chains[c];
+
+			chain_bytes[k] = 0;
+			for (uint32_t j = 0; j < ch->nrules; j++)
+				chain_bytes[k] += ch->rules[j]->size;
+			size += sizeof(struct uxt_state_chain) + chain_bytes[k];
 		}
 	}
 	memset(&h, 0, sizeof(h));
@@ -591,6 +738,7 @@ int uxt_state_write(int fd, const struct uxt_ruleset *rs, uint64_t generation)
 		se.size = e->size;
 		wcopy(w, &se, sizeof(se));
 	}
+	k = 0;
 	for (int i = 0; i < rs->ntables; i++) {
 		const struct uxt_table *t = rs->tables[rs->order[i]];
 		struct uxt_state_table st;
@@ -599,7 +747,7 @@ int uxt_state_write(int fd, const struct uxt_ruleset *rs, uint64_t generation)
 		snprintf(st.name, sizeof(st.name), "%s", t->def->name);
 		st.n_chains = t->nchains;
 		wcopy(w, &st, sizeof(st));
-		for (uint32_t c = 0; c < t->nchains; c++) {
+		for (uint32_t c = 0; c < t->nchains; c++, k++) {
 			const struct uxt_chain *ch = t->chains[c];
 			struct uxt_state_chain sc;
 
@@ -609,8 +757,7 @@ int uxt_state_write(int fd, const struct uxt_ruleset *rs, uint64_t generation)
 			sc.policy = ch->policy;
 			sc.policy_counters = ch->policy_counters;
 			sc.n_rules = ch->nrules;
-			for (uint32_t j = 0; j < ch->nrules; j++)
-				sc.rule_bytes += ch->rules[j]->size;
+			sc.rule_bytes = chain_bytes[k];
 			wcopy(w, &sc, sizeof(sc));
 			for (uint32_t j = 0; j < ch->nrules; j++)
 				wadd(w, ch->rules[j], ch->rules[j]->size);
@@ -620,37 +767,71 @@ int uxt_state_write(int fd, const struct uxt_ruleset *rs, uint64_t generation)
 	ret = w->failed ? -w->failed : 0;
 	if (ret == 0 && w->total != size)
 		ret = -EIO;
+	free(chain_bytes);
 	free(w->scratch);
 	free(w);
 	return ret;
+}
+
+/*
+ * The file to write the next ruleset into, from its start: state.new as the
+ * last commit left it (the previous ruleset) when no reader has it mapped,
+ * else a fresh file.  The previous file is locked exclusively until it is
+ * committed: a reader that opened it back when it was state waits, then
+ * finds whether it is state again (open_committed).
+ */
+static int open_next(const char *tmp)
+{
+	int fd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	close(fd);
+	/* still mapped by a reader: the reader keeps that file */
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return -1;
+	return open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
 int uxt_store_commit(struct uxt_store *s, const struct uxt_ruleset *rs,
 		     struct uxt_err *err)
 {
 	char tmp[4200], path[4200];
+	off_t end;
 	int fd, ret;
 
 	snprintf(tmp, sizeof(tmp), "%s/state.new", s->dir);
 	snprintf(path, sizeof(path), "%s/state", s->dir);
-	fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	fd = open_next(tmp);
 	if (fd < 0)
 		return uxt_error(err, UXT_RESOURCE_PROBLEM, "can't write %s: %s",
 				 tmp, strerror(errno));
 	ret = uxt_state_write(fd, rs, s->generation + 1);
-	if (close(fd) != 0 && ret == 0)
+	/* the previous ruleset may have been longer */
+	if (ret == 0 && ((end = lseek(fd, 0, SEEK_CUR)) < 0 ||
+			 ftruncate(fd, end) != 0))
 		ret = -errno;
 	if (ret != 0) {
 		unlink(tmp);
+		close(fd);
 		return uxt_error(err, UXT_RESOURCE_PROBLEM, "can't write %s: %s",
 				 tmp, strerror(-ret));
 	}
-	if (rename(tmp, path) != 0) {
+	/* swap, keeping the previous file for the next commit to write over;
+	 * without a committed state yet, or where the file system cannot
+	 * swap, a plain rename */
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) != 0 &&
+	    rename(tmp, path) != 0) {
 		ret = errno;
 		unlink(tmp);
+		close(fd);
 		return uxt_error(err, UXT_RESOURCE_PROBLEM, "can't replace %s: %s",
 				 path, strerror(ret));
 	}
+	/* releases the exclusive lock: the file is the committed state now */
+	close(fd);
 	s->generation++;
 	return 0;
 }

@@ -6,17 +6,24 @@
  * A state directory holds
  *   lock       flock()ed by every command, as iptables takes the xtables lock
  *   state      the ruleset (format below), replaced atomically by rename()
- *   state.new  the next ruleset while it is written
+ *   state.new  the next ruleset while it is written, and between commits
+ *              the previous one, whose file the next commit writes over
  *   conntrack  the connection tracking table (entries, settings, clock;
  *              uxt_ct_table_save's format), under the same lock, replaced
  *              the same way through conntrack.new
  *
- * Committing writes the whole ruleset to state.new and renames it over
- * state, so a writer killed at any moment leaves the old or the new ruleset,
- * never a mix and never an empty file.  Readers map the file; since a commit
- * never writes into the file a reader has mapped, a reader sees one ruleset.
- * The state directory usually lives on tmpfs (/run), which like the kernel's
- * tables does not survive a reboot; nothing is fsync()ed.
+ * Committing writes the whole ruleset to state.new and swaps it with state
+ * (renameat2 RENAME_EXCHANGE, or rename() where that is not available), so
+ * a writer killed at any moment leaves the old or the new ruleset, never a
+ * mix and never an empty file.  After the swap state.new holds the previous
+ * ruleset, and the next commit writes over it: rewriting the pages of an
+ * existing tmpfs file costs about half of allocating new ones, and freeing
+ * the old file's pages goes away too.  Readers map the file and hold a
+ * shared flock() on it while it is mapped; a commit only writes into a
+ * state.new it can lock exclusively (nobody has it mapped), else it starts
+ * a fresh file, so a reader sees one ruleset.  The state directory usually
+ * lives on tmpfs (/run), which like the kernel's tables does not survive a
+ * reboot; nothing is fsync()ed.
  *
  * File format (host byte order, all sizes multiples of 8):
  *   header      struct uxt_state_hdr
@@ -83,6 +90,8 @@ struct uxt_store {
 	int lock_fd;
 	void *map;		/* the loaded state file */
 	size_t map_len;
+	int map_fd;		/* the mapped file, flock()ed LOCK_SH; valid
+				 * while map is set */
 	uint64_t generation;
 };
 
@@ -108,6 +117,15 @@ void uxt_store_unlock(struct uxt_store *s);
 /* Loads the committed ruleset into rs (empty if none was committed). */
 int uxt_store_load(struct uxt_store *s, struct uxt_ruleset *rs,
 		   struct uxt_err *err);
+/*
+ * The same, except for the rules of table (if it exists), which the caller
+ * is about to replace whole (iptables-restore without --noflush): its
+ * chains come with their names, policies and counters but empty, its rules
+ * are neither read nor checked, and the table is marked rules_unread, which
+ * uxt_store_commit refuses until it has been replaced.
+ */
+int uxt_store_load_replacing(struct uxt_store *s, struct uxt_ruleset *rs,
+			     const char *table, struct uxt_err *err);
 /* Loads a state image from memory (used by the loader's fuzz target). */
 int uxt_state_parse(const void *image, size_t len, struct uxt_ruleset *rs,
 		    struct uxt_err *err);

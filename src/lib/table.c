@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define H(x) (1u << UXT_HOOK_##x)
 
@@ -56,18 +57,55 @@ struct uxt_arena_block {
 	_Alignas(8) unsigned char mem[];
 };
 
+#define ARENA_FIRST_BLOCK (64u * 1024)
+#define ARENA_MAX_BLOCK (8u * 1024 * 1024)
+#define HUGE_PAGE (2u * 1024 * 1024)
+
+/*
+ * A new block of at least size bytes.  Blocks grow with the arena (each as
+ * large as all before it, up to 8 MB) so that a ruleset of 100k rules (18
+ * MB) takes a few blocks, not hundreds; blocks of 2 MB and more are
+ * aligned and advised as transparent huge pages, since touching fresh
+ * memory one 4 kB page fault at a time costs more than building the rules
+ * in it (iptables-restore of 100k rules).
+ */
+static struct uxt_arena_block *arena_block(const struct uxt_arena *a,
+					   size_t size)
+{
+	struct uxt_arena_block *b;
+	size_t total = 0, bytes;
+
+	for (b = a->head; b && total < ARENA_MAX_BLOCK; b = b->next)
+		total += b->cap + sizeof(*b);
+	bytes = total < ARENA_FIRST_BLOCK ? ARENA_FIRST_BLOCK :
+		total > ARENA_MAX_BLOCK ? ARENA_MAX_BLOCK : total;
+	if (bytes < size + sizeof(*b))
+		bytes = size + sizeof(*b);
+	if (bytes >= HUGE_PAGE) {
+		bytes = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+		b = aligned_alloc(HUGE_PAGE, bytes);
+		if (!b) {
+			fputs("uxtables: out of memory\n", stderr);
+			exit(4);
+		}
+		/* only a hint: without THP the block is ordinary memory */
+		madvise(b, bytes, MADV_HUGEPAGE);
+	} else {
+		b = xmalloc(bytes);
+	}
+	b->used = 0;
+	b->cap = bytes - sizeof(*b);
+	b->next = a->head;
+	return b;
+}
+
 void *uxt_arena_alloc(struct uxt_arena *a, size_t size)
 {
 	struct uxt_arena_block *b = a->head;
 
 	size = UXT_ALIGN(size);
 	if (!b || b->cap - b->used < size) {
-		size_t cap = size > 60000 ? size : 65536 - sizeof(*b);
-
-		b = xmalloc(sizeof(*b) + cap);
-		b->used = 0;
-		b->cap = cap;
-		b->next = a->head;
+		b = arena_block(a, size);
 		a->head = b;
 	}
 	b->used += size;
@@ -201,6 +239,26 @@ struct uxt_table *uxt_table_clone(struct uxt_ruleset *rs,
 	return t;
 }
 
+struct uxt_table *uxt_table_clone_flushed(const struct uxt_table *src)
+{
+	struct uxt_table *t = xmalloc(sizeof(*t));
+
+	*t = *src;
+	t->rules_unread = false;
+	t->nchains = src->nbuiltin;
+	t->cap = src->nbuiltin ? src->nbuiltin : 1;
+	t->chains = xmalloc(t->cap * sizeof(*t->chains));
+	for (uint32_t i = 0; i < src->nbuiltin; i++) {
+		struct uxt_chain *c = xmalloc(sizeof(*c));
+
+		*c = *src->chains[i];
+		c->rules = NULL;
+		c->nrules = c->cap = 0;
+		t->chains[i] = c;
+	}
+	return t;
+}
+
 void uxt_ruleset_replace(struct uxt_ruleset *rs, struct uxt_table *t)
 {
 	int idx = def_index(t->def);
@@ -266,6 +324,30 @@ unsigned int uxt_table_references(const struct uxt_table *t, const char *name)
 
 		for (uint32_t j = 0; j < c->nrules; j++)
 			refs += jumps_to(c->rules[j], name);
+	}
+	return refs;
+}
+
+unsigned int *uxt_table_reference_counts(const struct uxt_table *t)
+{
+	unsigned int *refs = calloc(t->nchains ? t->nchains : 1, sizeof(*refs));
+
+	if (!refs)
+		return NULL;
+	for (uint32_t i = 0; i < t->nchains; i++) {
+		const struct uxt_chain *c = t->chains[i];
+
+		for (uint32_t j = 0; j < c->nrules; j++) {
+			const struct uxt_std_target *std = uxt_rule_std(c->rules[j]);
+			bool found;
+			uint32_t pos;
+
+			if (!std || std->verdict != UXT_V_JUMP)
+				continue;
+			pos = user_chain_pos(t, std->chain, &found);
+			if (found)
+				refs[pos]++;
+		}
 	}
 	return refs;
 }
@@ -570,6 +652,34 @@ static void clear_record_state(struct uxt_xrec *x)
 		memset(x->data + ext->usersize, 0, ext->size - ext->usersize);
 }
 
+/* A copy of rule j of ch with its records' kernel-private parts cleared. */
+static void reset_rule_state(struct uxt_ruleset *rs, struct uxt_chain *ch,
+			     uint32_t j)
+{
+	struct uxt_xrec *x;
+
+	ch->rules[j] = uxt_rule_dup(rs, ch->rules[j]);
+	uxt_rule_foreach_match(ch->rules[j], x)
+		clear_record_state(x);
+	clear_record_state(uxt_rule_target(ch->rules[j]));
+}
+
+/* Whether a record of r whose extension is stateful[] holds state. */
+static bool record_has_state_any(const struct uxt_rule *r,
+				 const unsigned char *stateful)
+{
+	const struct uxt_xrec *x;
+	bool has = false;
+
+	uxt_rule_foreach_match(r, x)
+		has |= x->ext < uxt_extensions_count && stateful[x->ext] &&
+		       record_has_state(x);
+	x = uxt_rule_target(r);
+	has |= x->ext < uxt_extensions_count && stateful[x->ext] &&
+	       record_has_state(x);
+	return has;
+}
+
 void uxt_table_reset_state(struct uxt_ruleset *rs, struct uxt_table *t)
 {
 	for (uint32_t c = 0; c < t->nchains; c++) {
@@ -582,12 +692,8 @@ void uxt_table_reset_state(struct uxt_ruleset *rs, struct uxt_table *t)
 			uxt_rule_foreach_match(ch->rules[j], x)
 				has |= record_has_state(x);
 			has |= record_has_state(uxt_rule_target(ch->rules[j]));
-			if (!has)
-				continue;
-			ch->rules[j] = uxt_rule_dup(rs, ch->rules[j]);
-			uxt_rule_foreach_match(ch->rules[j], x)
-				clear_record_state(x);
-			clear_record_state(uxt_rule_target(ch->rules[j]));
+			if (has)
+				reset_rule_state(rs, ch, j);
 		}
 	}
 }
@@ -607,14 +713,13 @@ void uxt_table_reset_state(struct uxt_ruleset *rs, struct uxt_table *t)
  */
 enum { E_HEAD, E_RULE, E_TAIL };
 
+/* One entry of the image; 16 bytes, so that 100k rules take 1.6 MB. */
 struct vent {
 	uint32_t comefrom;
 	int32_t back;
 	int32_t jump;		/* index of the jump destination, or -1 */
 	uint8_t kind;
 	bool stop;		/* unconditional standard verdict */
-	const struct uxt_rule *rule;
-	const struct uxt_std_target *std;	/* NULL: extension target */
 };
 
 #define ONPATH (1u << UXT_NHOOKS)
@@ -669,26 +774,21 @@ next:;
 
 /* What one verification knows about each extension id: whether the
  * table may use it, computed once instead of once per record. */
-struct ext_ok {
-	uint8_t known;
-	uint8_t table_ok;
-};
+enum { EXT_UNKNOWN = 0, EXT_TABLE_OK, EXT_TABLE_BAD };
 
 static int check_record(const struct uxt_table *t, const struct uxt_rule *r,
 			const struct uxt_xrec *x, uint32_t hook_mask,
-			struct ext_ok *cache)
+			unsigned char *cache)
 {
 	const struct uxt_ext *ext = uxt_ext_by_id(x->ext);
 	struct uxt_check_call call;
 
 	if (!ext)
 		return -ENOENT;
-	if (!cache[x->ext].known) {
-		cache[x->ext].known = 1;
-		cache[x->ext].table_ok = !ext->table ||
-					 strcmp(ext->table, t->def->name) == 0;
-	}
-	if (!cache[x->ext].table_ok)
+	if (cache[x->ext] == EXT_UNKNOWN)
+		cache[x->ext] = !ext->table || strcmp(ext->table, t->def->name) == 0
+					? EXT_TABLE_OK : EXT_TABLE_BAD;
+	if (cache[x->ext] != EXT_TABLE_OK)
 		return -EINVAL;
 	if (ext->hooks && (hook_mask & ~ext->hooks) != 0)
 		return -EINVAL;
@@ -706,10 +806,12 @@ static int check_record(const struct uxt_table *t, const struct uxt_rule *r,
 	return ext->check(&call);
 }
 
-static int check_rule(const struct uxt_table *t, const struct vent *v,
-		      uint32_t hook_mask, struct ext_ok *cache)
+/* One rule; std is its standard target or NULL, jump_ok whether a jump
+ * names a user chain. */
+static int check_rule(const struct uxt_table *t, const struct uxt_rule *r,
+		      const struct uxt_std_target *std, bool jump_ok,
+		      uint32_t hook_mask, unsigned char *cache)
 {
-	const struct uxt_rule *r = v->rule;
 	const struct uxt_xrec *m;
 	int ret;
 
@@ -720,11 +822,10 @@ static int check_rule(const struct uxt_table *t, const struct vent *v,
 		if (ret)
 			return ret;
 	}
-	if (v->std) {
-		if (v->std->verdict == UXT_V_JUMP)
-			return v->jump >= 0 ? 0 : -EINVAL;
-		if (v->std->verdict < UXT_V_CONTINUE ||
-		    v->std->verdict > UXT_V_RETURN)
+	if (std) {
+		if (std->verdict == UXT_V_JUMP)
+			return jump_ok ? 0 : -EINVAL;
+		if (std->verdict < UXT_V_CONTINUE || std->verdict > UXT_V_RETURN)
 			return -EINVAL;
 		return 0;
 	}
@@ -743,10 +844,19 @@ static bool unconditional(const struct uxt_rule *r)
 	return uxt_rule_unconditional(r);
 }
 
+int uxt_table_check_rule_values(const struct uxt_table *t,
+				const struct uxt_rule *r,
+				const struct uxt_std_target *std,
+				unsigned char *cache)
+{
+	/* a jump passes here; its destination is the caller's to check */
+	return check_rule(t, r, std, true, 0, cache);
+}
+
 int uxt_table_check_records(const struct uxt_table *t,
 			    const struct uxt_rule **bad_rule)
 {
-	struct ext_ok *cache = calloc(uxt_extensions_count, sizeof(*cache));
+	unsigned char *cache = calloc(uxt_extensions_count, 1);
 	int ret = 0;
 
 	*bad_rule = NULL;
@@ -757,14 +867,15 @@ int uxt_table_check_records(const struct uxt_table *t,
 
 		for (uint32_t j = 0; j < ch->nrules && !ret; j++) {
 			const struct uxt_rule *r = ch->rules[j];
-			struct vent v = {.rule = r, .std = uxt_rule_std(r), .jump = 0};
+			const struct uxt_std_target *std = uxt_rule_std(r);
 
-			if (v.std && v.std->verdict == UXT_V_JUMP) {
-				const struct uxt_chain *jc = uxt_table_chain(t, v.std->chain);
+			ret = uxt_table_check_rule_values(t, r, std, cache);
+			if (!ret && std && std->verdict == UXT_V_JUMP) {
+				const struct uxt_chain *jc = uxt_table_chain(t, std->chain);
 
-				v.jump = jc && !uxt_chain_builtin(jc) ? 0 : -1;
+				if (!jc || uxt_chain_builtin(jc))
+					ret = -EINVAL;
 			}
-			ret = check_rule(t, &v, 0, cache);
 			if (ret)
 				*bad_rule = r;
 		}
@@ -773,15 +884,24 @@ int uxt_table_check_records(const struct uxt_table *t,
 	return ret;
 }
 
-int uxt_table_verify(const struct uxt_table *t,
-		     const struct uxt_rule **bad_rule)
+/*
+ * uxt_table_verify, and with rs, uxt_table_reset_state once the table
+ * passes: the rules whose records hold kernel-private state are found in
+ * the same walk, so that a commit reads the rules once less.
+ */
+static int verify(struct uxt_ruleset *rs, struct uxt_table *t,
+		  const struct uxt_rule **bad_rule)
 {
 	int32_t hook_entry[UXT_NHOOKS] = {0};
 	int32_t *chain_first;
-	struct ext_ok *cache;
+	unsigned char *cache, *stateful;
 	struct vent *v;
 	int32_t n = 0, i;
 	int ret = 0;
+	/* rules to copy with their state cleared: chain and rule index */
+	uint32_t (*reset)[2] = NULL;
+	size_t nreset = 0, capreset = 0;
+	bool any_stateful = false;
 
 	*bad_rule = NULL;
 	for (uint32_t c = 0; c < t->nchains; c++)
@@ -789,12 +909,26 @@ int uxt_table_verify(const struct uxt_table *t,
 		     !uxt_chain_builtin(t->chains[c]);
 	v = malloc((size_t)n * sizeof(*v));
 	chain_first = malloc((t->nchains ? t->nchains : 1) * sizeof(*chain_first));
-	cache = calloc(uxt_extensions_count, sizeof(*cache));
-	if (!v || !chain_first || !cache) {
+	cache = calloc(uxt_extensions_count, 1);
+	stateful = calloc(uxt_extensions_count, 1);
+	if (!v || !chain_first || !cache || !stateful) {
 		free(v);
 		free(chain_first);
 		free(cache);
+		free(stateful);
 		return -ENOMEM;
+	}
+	/* extensions with a kernel-private part (past usersize) */
+	for (unsigned int x = 0; rs && x < uxt_extensions_count; x++) {
+		stateful[x] = uxt_extensions[x]->size > uxt_extensions[x]->usersize;
+		any_stateful |= stateful[x];
+	}
+	/* where each chain's entries start: after its head, if any */
+	i = 0;
+	for (uint32_t c = 0; c < t->nchains; c++) {
+		i += !uxt_chain_builtin(t->chains[c]);
+		chain_first[c] = i;
+		i += (int32_t)t->chains[c]->nrules + 1;
 	}
 	i = 0;
 	for (uint32_t c = 0; c < t->nchains; c++) {
@@ -804,41 +938,69 @@ int uxt_table_verify(const struct uxt_table *t,
 			v[i++] = (struct vent){.kind = E_HEAD, .jump = -1};
 		else
 			hook_entry[ch->hook] = i;
-		chain_first[c] = i;
 		for (uint32_t j = 0; j < ch->nrules; j++, i++) {
 			const struct uxt_rule *r = ch->rules[j];
 			const struct uxt_std_target *std = uxt_rule_std(r);
 
-			v[i] = (struct vent){.kind = E_RULE, .rule = r, .std = std,
-					     .jump = -1};
+			v[i] = (struct vent){.kind = E_RULE, .jump = -1};
 			v[i].stop = std && std->verdict > UXT_V_CONTINUE &&
 				    std->verdict < UXT_V_JUMP && unconditional(r);
+			/* a jump goes to the first entry after the
+			 * destination's head */
+			if (std && std->verdict == UXT_V_JUMP) {
+				bool found;
+				uint32_t pos = user_chain_pos(t, std->chain, &found);
+
+				if (found)
+					v[i].jump = chain_first[pos];
+			}
+			if (any_stateful && record_has_state_any(r, stateful)) {
+				if (nreset == capreset) {
+					capreset = capreset ? capreset * 2 : 16;
+					reset = xrealloc(reset, capreset * sizeof(*reset));
+				}
+				reset[nreset][0] = c;
+				reset[nreset++][1] = j;
+			}
 		}
 		v[i++] = (struct vent){.kind = E_TAIL, .jump = -1, .stop = true};
 	}
-	/* resolve jumps to the first entry after the destination's head */
-	for (i = 0; i < n; i++) {
-		bool found;
-		uint32_t pos;
-
-		if (v[i].kind != E_RULE || !v[i].std ||
-		    v[i].std->verdict != UXT_V_JUMP)
-			continue;
-		pos = user_chain_pos(t, v[i].std->chain, &found);
-		if (found)
-			v[i].jump = chain_first[pos];
-	}
 	ret = mark_source_chains(v, n, hook_entry, t->def->valid_hooks);
-	for (i = 0; ret == 0 && i < n; i++) {
-		if (v[i].kind != E_RULE)
-			continue;
-		ret = check_rule(t, &v[i],
-				 v[i].comefrom & ((1u << UXT_NHOOKS) - 1), cache);
-		if (ret)
-			*bad_rule = v[i].rule;
+	i = 0;
+	for (uint32_t c = 0; ret == 0 && c < t->nchains; c++) {
+		const struct uxt_chain *ch = t->chains[c];
+
+		i += !uxt_chain_builtin(ch);
+		for (uint32_t j = 0; ret == 0 && j < ch->nrules; j++, i++) {
+			const struct uxt_rule *r = ch->rules[j];
+
+			ret = check_rule(t, r, uxt_rule_std(r), v[i].jump >= 0,
+					 v[i].comefrom & ((1u << UXT_NHOOKS) - 1),
+					 cache);
+			if (ret)
+				*bad_rule = r;
+		}
+		i++;
 	}
+	for (size_t k = 0; ret == 0 && k < nreset; k++)
+		reset_rule_state(rs, t->chains[reset[k][0]], reset[k][1]);
+	free(reset);
 	free(v);
 	free(chain_first);
 	free(cache);
+	free(stateful);
 	return ret;
+}
+
+int uxt_table_verify(const struct uxt_table *t,
+		     const struct uxt_rule **bad_rule)
+{
+	/* without rs nothing is changed */
+	return verify(NULL, (struct uxt_table *)t, bad_rule);
+}
+
+int uxt_table_verify_reset(struct uxt_ruleset *rs, struct uxt_table *t,
+			   const struct uxt_rule **bad_rule)
+{
+	return verify(rs, t, bad_rule);
 }

@@ -54,6 +54,9 @@ struct uxt_table {
 	const struct uxt_table_def *def;
 	struct uxt_chain **chains;	/* built-ins, then user chains sorted */
 	uint32_t nchains, nbuiltin, cap;
+	/* loaded without its rules, for a caller that replaces it
+	 * (uxt_store_load_replacing): never to be committed as it is */
+	bool rules_unread;
 };
 
 /* A simple bump allocator: rules are small and die with the process. */
@@ -81,6 +84,9 @@ struct uxt_table *uxt_ruleset_instantiate(struct uxt_ruleset *rs,
 /* A deep copy of t whose chains can be changed without touching t. */
 struct uxt_table *uxt_table_clone(struct uxt_ruleset *rs,
 				  const struct uxt_table *t);
+/* A copy of t with every chain flushed and every user chain deleted, as
+ * iptables-restore starts a table (without copying the rules first). */
+struct uxt_table *uxt_table_clone_flushed(const struct uxt_table *t);
 /* Replaces the table of the same name by t (which must come from
  * uxt_table_clone or uxt_ruleset_instantiate on this ruleset). */
 void uxt_ruleset_replace(struct uxt_ruleset *rs, struct uxt_table *t);
@@ -90,6 +96,9 @@ struct uxt_chain *uxt_table_chain(const struct uxt_table *t, const char *name);
 bool uxt_chain_builtin(const struct uxt_chain *c);
 /* Rules that jump or go to the chain. */
 unsigned int uxt_table_references(const struct uxt_table *t, const char *name);
+/* The same for every user chain at once, indexed as t->chains (0 for the
+ * built-ins); malloc()ed, NULL without memory. */
+unsigned int *uxt_table_reference_counts(const struct uxt_table *t);
 
 /* Copies a rule into the ruleset's arena. */
 struct uxt_rule *uxt_rule_dup(struct uxt_ruleset *rs, const struct uxt_rule *r);
@@ -137,6 +146,12 @@ int uxt_table_verify(const struct uxt_table *t,
  */
 void uxt_table_reset_state(struct uxt_ruleset *rs, struct uxt_table *t);
 /*
+ * uxt_table_verify(), then, when t passes, uxt_table_reset_state(rs, t):
+ * what a commit does, with the rules read once less.
+ */
+int uxt_table_verify_reset(struct uxt_ruleset *rs, struct uxt_table *t,
+			   const struct uxt_rule **bad_rule);
+/*
  * The part of uxt_table_verify that looks at each rule alone: every
  * record's values (checkentry with an empty hook mask) and that jumps name
  * user chains of the table.  Loading a state runs this, enough to make every
@@ -144,5 +159,16 @@ void uxt_table_reset_state(struct uxt_ruleset *rs, struct uxt_table *t);
  */
 int uxt_table_check_records(const struct uxt_table *t,
 			    const struct uxt_rule **bad_rule);
+/*
+ * The same checks of one rule of t, for a loader that checks each rule as
+ * it reads it (touching the rules once): 0 or -errno.  std is
+ * uxt_rule_std(r); cache holds uxt_extensions_count bytes, zeroed before
+ * the first rule of a table.  A jump passes; the caller checks that it
+ * names a user chain of t once all chains are there.
+ */
+int uxt_table_check_rule_values(const struct uxt_table *t,
+				const struct uxt_rule *r,
+				const struct uxt_std_target *std,
+				unsigned char *cache);
 
 #endif
