@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nfnl.h"
+
 #define NFT_BUF_SIZE 16384
 
 static const char *const chain_names[NF_INET_NUMHOOKS] = {
@@ -42,32 +44,13 @@ static int kh_error(struct uxt_err *err, const char *what, int e)
 static struct nlmsghdr *put_nft(void *buf, uint16_t type, uint16_t flags,
 				uint8_t family, uint32_t seq)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
-
-	nlh->nlmsg_type = (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | type);
-	nlh->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags);
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = family;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = 0;
-	return nlh;
+	return uxt_nfnl_put(buf, (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | type),
+			    flags, family, 0, seq);
 }
 
 static struct nlmsghdr *put_batch(void *buf, uint16_t type, uint32_t seq)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_UNSPEC;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
-	return nlh;
+	return uxt_nfnl_put(buf, type, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, seq);
 }
 
 static struct mnl_socket *nft_socket(struct uxt_err *err)

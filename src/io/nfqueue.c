@@ -23,6 +23,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "nfnl.h"
+
 #define SLOT_SIZE (65536 + 8192)
 #define SEND_BUF_SIZE (512 * 1024)
 #define DEFAULT_BATCH 32
@@ -58,17 +60,8 @@ static int nfq_error(struct uxt_err *err, const char *what, int e)
 static struct nlmsghdr *put_msg(void *buf, uint16_t type, uint16_t flags,
 				uint16_t queue, uint32_t seq)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
-
-	nlh->nlmsg_type = (uint16_t)(NFNL_SUBSYS_QUEUE << 8 | type);
-	nlh->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags);
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_UNSPEC;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = htons(queue);
-	return nlh;
+	return uxt_nfnl_put(buf, (uint16_t)(NFNL_SUBSYS_QUEUE << 8 | type), flags,
+			    AF_UNSPEC, queue, seq);
 }
 
 /*
