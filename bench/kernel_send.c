@@ -3,8 +3,8 @@
  * Sends datagrams into the kernel as Ethernet frames over veth, for the
  * kernel side of make bench.
  *
- *   kernel_send FRAMES CPU IF0 MAC0 IF1 MAC1 time SECONDS
- *   kernel_send FRAMES CPU IF0 MAC0 IF1 MAC1 count PACKETS
+ *   kernel_send FRAMES CPU IF0 MAC0 IF1 MAC1 time SECONDS [rate PPS]
+ *   kernel_send FRAMES CPU IF0 MAC0 IF1 MAC1 count PACKETS [rate PPS]
  *
  * FRAMES has engine_bench's format: per record one byte naming the
  * interface (0: IF0, 1: IF1), a two-byte length (big endian) and the IPv4
@@ -14,6 +14,9 @@
  * the order of the file and over and over: for at least SECONDS (whole
  * passes over FRAMES) or exactly PACKETS frames.  Consecutive frames of
  * the same interface go out in one sendmmsg() call, at most 64 at a time.
+ * With a rate, no batch leaves before its time at PPS frames per second
+ * (an overloaded router that livelocks shows its throughput only below
+ * its limit).
  *
  * The process is pinned to CPU.  A veth hands the frame to its peer with
  * netif_rx(), and the peer's receive softirq runs when the transmit path
@@ -106,12 +109,33 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sends frames [first, first + count) of one run; returns how many. */
-static void send_run(int fd, struct mmsghdr *msgs, size_t first, size_t count)
+/* The pacing of a run with a rate: frames sent since t0. */
+struct pace {
+	double t0, rate;	/* rate 0: as fast as possible */
+	unsigned long sent;
+};
+
+static void wait_turn(const struct pace *p)
+{
+	double due;
+
+	if (p->rate <= 0)
+		return;
+	due = p->t0 + (double)p->sent / p->rate;
+	while (now() < due)
+		;
+}
+
+/* Sends frames [first, first + count) of one run. */
+static void send_run(int fd, struct mmsghdr *msgs, size_t first, size_t count,
+		     struct pace *pace)
 {
 	while (count) {
 		unsigned int k = count > BATCH ? BATCH : (unsigned int)count;
-		int r = sendmmsg(fd, msgs + first, k, 0);
+		int r;
+
+		wait_turn(pace);
+		r = sendmmsg(fd, msgs + first, k, 0);
 
 		if (r < 0) {
 			if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN)
@@ -120,6 +144,7 @@ static void send_run(int fd, struct mmsghdr *msgs, size_t first, size_t count)
 		}
 		first += (size_t)r;
 		count -= (size_t)r;
+		pace->sent += (unsigned long)r;
 	}
 }
 
@@ -137,14 +162,19 @@ int main(int argc, char **argv)
 	unsigned long packets = 0, limit;
 	bool timed;
 	double t0, t1, secs = 0;
+	struct pace pace = {0};
 	cpu_set_t cpus;
 
-	if (argc != 9 || (strcmp(argv[7], "time") && strcmp(argv[7], "count"))) {
-		fputs("usage: kernel_send FRAMES CPU IF0 MAC0 IF1 MAC1 time SECONDS\n"
-		      "       kernel_send FRAMES CPU IF0 MAC0 IF1 MAC1 count PACKETS\n",
-		      stderr);
+	if ((argc != 9 && !(argc == 11 && strcmp(argv[9], "rate") == 0)) ||
+	    (strcmp(argv[7], "time") && strcmp(argv[7], "count"))) {
+		fputs("usage: kernel_send FRAMES CPU IF0 MAC0 IF1 MAC1 time SECONDS "
+		      "[rate PPS]\n"
+		      "       kernel_send FRAMES CPU IF0 MAC0 IF1 MAC1 count PACKETS "
+		      "[rate PPS]\n", stderr);
 		return 2;
 	}
+	if (argc == 11)
+		pace.rate = strtod(argv[10], NULL);
 	timed = strcmp(argv[7], "time") == 0;
 	if (timed) {
 		secs = strtod(argv[8], NULL);
@@ -224,13 +254,14 @@ int main(int argc, char **argv)
 	}
 
 	t0 = now();
+	pace.t0 = t0;
 	for (;;) {
 		for (size_t k = 0; k < nruns && packets < limit; k++) {
 			size_t c = runs[k].count;
 
 			if (c > limit - packets)
 				c = limit - packets;
-			send_run(fd[runs[k].sel], msgs, runs[k].first, c);
+			send_run(fd[runs[k].sel], msgs, runs[k].first, c, &pace);
 			packets += c;
 		}
 		t1 = now();
