@@ -105,6 +105,24 @@ def have_root_netns():
     return None
 
 
+def kernel_bed_unavailable(bindir, tools):
+    """Why a kernel differential bed cannot run here (None: it can): root
+    and namespaces, the uxt binary in bindir (unless None), the tools, and
+    namespaced LOG (nf_log_all_netns)."""
+    why = have_root_netns()
+    if why:
+        return why
+    if bindir is not None and not os.access(os.path.join(bindir, "uxt"),
+                                            os.X_OK):
+        return "no uxt binary in " + bindir
+    for tool in tools:
+        if not shutil.which(tool):
+            return tool + " missing"
+    if not os.path.exists("/proc/sys/net/netfilter/nf_log_all_netns"):
+        return "no /proc/sys/net/netfilter/nf_log_all_netns"
+    return None
+
+
 class Netns:
     """A throw-away network namespace; removed on close, also on failure."""
 

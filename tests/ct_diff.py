@@ -58,12 +58,11 @@ when conntrack-tools or nft are missing.
 import argparse
 import os
 import random
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import Results, have_root_netns  # noqa: E402
+from common import Results, kernel_bed_unavailable  # noqa: E402
 from ctdiff.suite import Runner  # noqa: E402
 
 DEFAULT_BATCHES = 24
@@ -71,20 +70,8 @@ DEFAULT_FLOWS = 22
 
 
 def unavailable(bindir=None):
-    why = have_root_netns()
-    if why:
-        return why
-    if bindir is not None and not os.access(os.path.join(bindir, "uxt"),
-                                            os.X_OK):
-        return "no uxt binary in " + bindir
-    for tool in ("iptables-legacy-restore", "iptables-legacy-save",
-                 "iptables-nft", "nft", "conntrack"):
-        if subprocess.run(["sh", "-c", "command -v " + tool],
-                          capture_output=True).returncode != 0:
-            return tool + " missing"
-    if not os.path.exists("/proc/sys/net/netfilter/nf_log_all_netns"):
-        return "no /proc/sys/net/netfilter/nf_log_all_netns"
-    return None
+    return kernel_bed_unavailable(bindir, ("iptables-legacy-restore", "iptables-legacy-save",
+                 "iptables-nft", "nft", "conntrack"))
 
 
 def run(res, opts):

@@ -407,7 +407,8 @@ def build_driver(opts):
            "-Werror", "-I", os.path.join(ROOT, "src/lib"),
            "-I", os.path.join(ROOT, "src/lib/ct"),
            "-I", os.path.join(ROOT, "src/io"), "-I", os.path.join(ROOT, "src/cli"),
-           os.path.join(ROOT, "tests/unit/ct_run.c")] + objs + \
+           os.path.join(ROOT, "tests/unit/ct_run.c"),
+           os.path.join(ROOT, "tests/unit/driver_common.c")] + objs + \
         [lib, "-lpcap", "-lmnl", "-o", out] + sanit
     p = subprocess.run(cmd, capture_output=True)
     if p.returncode != 0:

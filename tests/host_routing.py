@@ -224,6 +224,28 @@ class Host:
     def sysctl(self, setting):
         self.ns.run(["sysctl", "-q", "-w", setting])
 
+    ICMP_KEYS = (("ratelimit", "icmp_ratelimit"), ("ratemask", "icmp_ratemask"),
+                 ("msgs_per_sec", "icmp_msgs_per_sec"),
+                 ("msgs_burst", "icmp_msgs_burst"))
+
+    def check_icmp_settings(self, tmpdir):
+        """The ICMP rate limits as the kernel reads them back (sysctl -n),
+        after changing them, in uxt host's icmp line; then the round trip."""
+        for key, value in (("icmp_ratelimit", 250), ("icmp_ratemask", 0),
+                           ("icmp_msgs_per_sec", 7), ("icmp_msgs_burst", 9)):
+            self.sysctl("net.ipv4.%s=%d" % (key, value))
+        kernel = []
+        for word, key in self.ICMP_KEYS:
+            rc, out, _ = self.ns.run(["sysctl", "-n", "net.ipv4." + key])
+            kernel.append("%s %s" % (word, out.strip()))
+        want = "icmp " + " ".join(kernel)
+        self.label = "router icmp settings"
+        path = self.capture(tmpdir)
+        text = open(path).read() if path else ""
+        lines = [l for l in text.splitlines() if l.startswith("icmp ")]
+        self.res.check("router: uxt host's icmp line is the kernel's settings",
+                       lines == [want], "kernel: %s\nuxt: %s" % (want, lines))
+
 
 ROUTER_SETUP = [
     "ip link set lo up",
@@ -407,6 +429,7 @@ def run_kernel(res, opts, tmpdir):
             router.label = "router rp_filter=%d" % mode
             path = router.capture(tmpdir)
             router.compare_queries(rpfilter_queries(), path, jobs)
+        router.check_icmp_settings(tmpdir)
 
         noroute = Host(res, bindir, "noroute", NOROUTE_SETUP, stats)
         hosts.append(noroute)

@@ -367,8 +367,10 @@ def build_driver(opts):
                      "-fno-sanitize-recover=undefined"]
     cmd = ["cc", "-std=gnu11", "-D_GNU_SOURCE", "-g", "-O1", "-Wall", "-Wextra",
            "-Werror", "-I", os.path.join(ROOT, "src/lib"),
+           "-I", os.path.join(ROOT, "src/lib/ct"),
            "-I", os.path.join(ROOT, "src/io"), "-I", os.path.join(ROOT, "src/cli"),
-           os.path.join(ROOT, "tests/unit/icmp_frag_run.c")] + objs + \
+           os.path.join(ROOT, "tests/unit/icmp_frag_run.c"),
+           os.path.join(ROOT, "tests/unit/driver_common.c")] + objs + \
         [lib, "-lpcap", "-lmnl", "-o", out] + sanit
     p = subprocess.run(cmd, capture_output=True)
     if p.returncode != 0:

@@ -451,6 +451,31 @@ static uint16_t port_arg(const char *arg)
 	return htons((uint16_t)atoi(arg));
 }
 
+/* The port options '1'..'4' (--sport, --dport, --reply-port-src,
+ * --reply-port-dst) of the protocols with ports */
+static void set_port(struct cmd *c, int opt, const char *arg, uint8_t proto)
+{
+	static const struct {
+		uint32_t attr, l4attr;
+		unsigned int flag;
+	} ports[4] = {
+		{A_ORIG_SPORT, A_ORIG_L4, TCP_ORIG_SPORT},
+		{A_ORIG_DPORT, A_ORIG_L4, TCP_ORIG_DPORT},
+		{A_REPL_SPORT, A_REPL_L4, TCP_REPL_SPORT},
+		{A_REPL_DPORT, A_REPL_L4, TCP_REPL_DPORT},
+	};
+	struct tmpl *t = &c->t;
+	int i = opt - '1', d = i / 2;
+
+	if (i & 1)
+		t->dport[d] = port_arg(arg);
+	else
+		t->sport[d] = port_arg(arg);
+	t->l4[d] = proto;
+	t->set |= ports[i].attr | ports[i].l4attr;
+	c->l4flags |= ports[i].flag;
+}
+
 static int tcp_parse(struct cmd *c, int opt, const char *arg,
 		     struct uxt_err *e)
 {
@@ -463,28 +488,10 @@ static int tcp_parse(struct cmd *c, int opt, const char *arg,
 
 	switch (opt) {
 	case '1':
-		t->sport[0] = port_arg(arg);
-		t->l4[0] = 6;
-		t->set |= A_ORIG_SPORT | A_ORIG_L4;
-		c->l4flags |= TCP_ORIG_SPORT;
-		break;
 	case '2':
-		t->dport[0] = port_arg(arg);
-		t->l4[0] = 6;
-		t->set |= A_ORIG_DPORT | A_ORIG_L4;
-		c->l4flags |= TCP_ORIG_DPORT;
-		break;
 	case '3':
-		t->sport[1] = port_arg(arg);
-		t->l4[1] = 6;
-		t->set |= A_REPL_SPORT | A_REPL_L4;
-		c->l4flags |= TCP_REPL_SPORT;
-		break;
 	case '4':
-		t->dport[1] = port_arg(arg);
-		t->l4[1] = 6;
-		t->set |= A_REPL_DPORT | A_REPL_L4;
-		c->l4flags |= TCP_REPL_DPORT;
+		set_port(c, opt, arg, 6);
 		break;
 	case '5':
 		c->l4flags |= TCP_MASK_SPORT;
@@ -552,34 +559,15 @@ static int tcp_final_check(struct cmd *c, unsigned int cmdbit,
 static int udp_parse(struct cmd *c, int opt, const char *arg,
 		     struct uxt_err *e)
 {
-	struct tmpl *t = &c->t;
 	uint8_t proto = c->h ? c->h->protonum : 17;
 
 	(void)e;
 	switch (opt) {
 	case '1':
-		t->sport[0] = port_arg(arg);
-		t->l4[0] = proto;
-		t->set |= A_ORIG_SPORT | A_ORIG_L4;
-		c->l4flags |= TCP_ORIG_SPORT;
-		break;
 	case '2':
-		t->dport[0] = port_arg(arg);
-		t->l4[0] = proto;
-		t->set |= A_ORIG_DPORT | A_ORIG_L4;
-		c->l4flags |= TCP_ORIG_DPORT;
-		break;
 	case '3':
-		t->sport[1] = port_arg(arg);
-		t->l4[1] = proto;
-		t->set |= A_REPL_SPORT | A_REPL_L4;
-		c->l4flags |= TCP_REPL_SPORT;
-		break;
 	case '4':
-		t->dport[1] = port_arg(arg);
-		t->l4[1] = proto;
-		t->set |= A_REPL_DPORT | A_REPL_L4;
-		c->l4flags |= TCP_REPL_DPORT;
+		set_port(c, opt, arg, proto);
 		break;
 	case '5':
 		c->l4flags |= TCP_MASK_SPORT;
@@ -954,36 +942,50 @@ static int set_family(int *family, int new, struct uxt_err *e)
 	return 0;
 }
 
+/* The tuple address options: --src 's', --dst 'd' (original direction),
+ * --reply-src 'r', --reply-dst 'q' */
+static void set_tuple_addr(struct cmd *c, int opt, uint32_t v4, int family)
+{
+	static const struct {
+		int opt;
+		unsigned int option;
+		uint32_t attr, attr6;
+	} addrs[4] = {
+		{'s', O_ORIG_SRC, A_ORIG_SRC, A_ORIG_SRC6},
+		{'d', O_ORIG_DST, A_ORIG_DST, A_ORIG_DST6},
+		{'r', O_REPL_SRC, A_REPL_SRC, A_REPL_SRC6},
+		{'q', O_REPL_DST, A_REPL_DST, A_REPL_DST6},
+	};
+	struct tmpl *t = &c->t;
+	int i = 0, d;
+
+	while (addrs[i].opt != opt)
+		i++;
+	d = i / 2;
+	c->options |= OPT(addrs[i].option);
+	if (i & 1)
+		t->dst[d] = v4;
+	else
+		t->src[d] = v4;
+	t->set |= (family == AF_INET6 ? addrs[i].attr6 : addrs[i].attr) |
+		  (d ? A_REPL_L3 : A_ORIG_L3);
+	if (d)
+		t->repl_l3 = (uint8_t)family;
+	else
+		t->orig_l3 = (uint8_t)family;
+}
+
 /* The option letter's address attribute */
 static void set_addr_attr(struct cmd *c, int opt, uint32_t v4, int family)
 {
 	struct tmpl *t = &c->t;
-	bool v6 = family == AF_INET6;
 
 	switch (opt) {
 	case 's':
-		c->options |= OPT(O_ORIG_SRC);
-		t->src[0] = v4;
-		t->set |= (v6 ? A_ORIG_SRC6 : A_ORIG_SRC) | A_ORIG_L3;
-		t->orig_l3 = (uint8_t)family;
-		break;
 	case 'd':
-		c->options |= OPT(O_ORIG_DST);
-		t->dst[0] = v4;
-		t->set |= (v6 ? A_ORIG_DST6 : A_ORIG_DST) | A_ORIG_L3;
-		t->orig_l3 = (uint8_t)family;
-		break;
 	case 'r':
-		c->options |= OPT(O_REPL_SRC);
-		t->src[1] = v4;
-		t->set |= (v6 ? A_REPL_SRC6 : A_REPL_SRC) | A_REPL_L3;
-		t->repl_l3 = (uint8_t)family;
-		break;
 	case 'q':
-		c->options |= OPT(O_REPL_DST);
-		t->dst[1] = v4;
-		t->set |= (v6 ? A_REPL_DST6 : A_REPL_DST) | A_REPL_L3;
-		t->repl_l3 = (uint8_t)family;
+		set_tuple_addr(c, opt, v4, family);
 		break;
 	case 'n':
 		c->options |= OPT(O_SRC_NAT);
@@ -1527,6 +1529,17 @@ static bool is_dpat(const struct ctev_rec *r)
 	       r->tuple[1].sport != r->tuple[0].dport;
 }
 
+/* One side (source or destination) of filter_nat(): the NAT address and
+ * port asked for must both match; neither asked for, any NAT of that side
+ * does */
+static bool nat_side(bool want_addr, bool addr_ok, bool want_port,
+		     bool port_ok, bool any)
+{
+	if (!want_addr && !want_port)
+		return any;
+	return (!want_addr || addr_ok) && (!want_port || port_ok);
+}
+
 /* filter_nat(): true when the entry is filtered out */
 static bool filter_nat(const struct cmd *c, const struct ctev_rec *r)
 {
@@ -1536,46 +1549,18 @@ static bool filter_nat(const struct cmd *c, const struct ctev_rec *r)
 
 	if (c->options & OPT(O_ANY_NAT))
 		src = dst = true;
-	if (src) {
-		bool caddr = false, cport = false;
-
-		if (t->set & A_SNAT) {
-			caddr = true;
-			if (is_snat(r) && t->snat == r->tuple[1].dst)
-				has_src = true;
-		}
-		if (t->set & A_SNAT_PORT) {
-			bool ok = is_spat(r) && t->snat_port == r->tuple[1].dport;
-
-			cport = true;
-			if (caddr && has_src && !ok)
-				has_src = false;
-			if (!caddr && ok)
-				has_src = true;
-		}
-		if (!caddr && !cport && (is_snat(r) || is_spat(r)))
-			has_src = true;
-	}
-	if (dst) {
-		bool caddr = false, cport = false;
-
-		if (t->set & A_DNAT) {
-			caddr = true;
-			if (is_dnat(r) && t->dnat == r->tuple[1].src)
-				has_dst = true;
-		}
-		if (t->set & A_DNAT_PORT) {
-			bool ok = is_dpat(r) && t->dnat_port == r->tuple[1].sport;
-
-			cport = true;
-			if (caddr && has_dst && !ok)
-				has_dst = false;
-			if (!caddr && ok)
-				has_dst = true;
-		}
-		if (!caddr && !cport && (is_dnat(r) || is_dpat(r)))
-			has_dst = true;
-	}
+	if (src)
+		has_src = nat_side(t->set & A_SNAT,
+				   is_snat(r) && t->snat == r->tuple[1].dst,
+				   t->set & A_SNAT_PORT,
+				   is_spat(r) && t->snat_port == r->tuple[1].dport,
+				   is_snat(r) || is_spat(r));
+	if (dst)
+		has_dst = nat_side(t->set & A_DNAT,
+				   is_dnat(r) && t->dnat == r->tuple[1].src,
+				   t->set & A_DNAT_PORT,
+				   is_dpat(r) && t->dnat_port == r->tuple[1].sport,
+				   is_dnat(r) || is_dpat(r));
 	if (c->options & OPT(O_ANY_NAT))
 		return !(has_src || has_dst);
 	if ((c->options & OPT(O_SRC_NAT)) && (c->options & OPT(O_DST_NAT)))

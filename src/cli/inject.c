@@ -23,8 +23,6 @@
 
 #define PROG "uxt inject"
 #define EXIT_NOT_MET 1
-#define EXIT_USAGE 2
-#define EXIT_FAILURE_OTHER 3
 
 enum {
 	OPT_IN = 'i',
@@ -121,14 +119,10 @@ static void help(struct uxt_buf *b)
 		"  --mark N                   the packet's mark\n"
 		"  --payload TEXT|0xHEX       the data after the transport header\n"
 		"Running it:\n"
-		"  --time SECONDS             the namespace's clock (default: now)\n"
-		"  --host FILE                the host described in FILE (default: this netns)\n"
-		"  --trace                    print every rule the packet matched\n"
-		"  --json                     one JSON object (docs/packet-path.md)\n"
-		"  --log FILE                 append LOG lines to FILE instead of printing them\n"
-		"  --syslog                   send LOG lines to syslog (facility user, the\n"
-		"                             rule's level) instead of printing them\n"
-		"  --nflog-dir DIR            write DIR/nflog-GROUP.pcap for NFLOG rules\n"
+		"  --time SECONDS             the namespace's clock (default: now)\n");
+	ps_help_options(b, "print every rule the packet matched",
+			"one JSON object (docs/packet-path.md)");
+	uxt_buf_puts(b,
 		"  --expect VERDICT           ACCEPT, DROP or TABLE:CHAIN:RULE (RULE a number or\n"
 		"                             \"policy\"): exit 0 if the packet met it, 1 if not\n"
 		"\n"
@@ -138,17 +132,7 @@ static void help(struct uxt_buf *b)
 /* Prints e as "uxt inject: ..." and returns the exit status. */
 static int report(struct cli_io *io, const struct uxt_err *e)
 {
-	size_t n = strlen(e->msg);
-
-	while (n && e->msg[n - 1] == '\n')
-		n--;
-	uxt_buf_flush(&io->out);
-	uxt_buf_printf(&io->err, "%s: %.*s\n", PROG, (int)n, e->msg);
-	if (e->status == UXT_PARAMETER_PROBLEM) {
-		uxt_buf_printf(&io->err, "Try `%s -h' for more information.\n", PROG);
-		return EXIT_USAGE;
-	}
-	return EXIT_FAILURE_OTHER;
+	return ps_report(io, PROG, e);
 }
 
 struct inject_cmd {
@@ -196,13 +180,8 @@ static int parse(struct inject_cmd *c, struct cli_io *io, int argc,
 		case OPT_HELP:
 			c->help = true;
 			return 0;
-		case '?':
-		case ':':
-			/* getopt has said what was wrong */
-			uxt_buf_flush(&io->err);
-			return uxt_error(e, UXT_PARAMETER_PROBLEM, "bad option");
 		default:
-			if (ps_option(&c->ps, opt, g.optarg, e))
+			if (ps_other_option(&c->ps, io, opt, g.optarg, e))
 				return -1;
 			break;
 		}

@@ -199,6 +199,49 @@ int ps_option(struct ps_options *o, int id, const char *arg,
 	}
 }
 
+int ps_other_option(struct ps_options *o, struct cli_io *io, int opt,
+		    const char *arg, struct uxt_err *e)
+{
+	switch (opt) {
+	case '?':
+	case ':':
+		/* getopt has said what was wrong */
+		uxt_buf_flush(&io->err);
+		return uxt_error(e, UXT_PARAMETER_PROBLEM, "bad option");
+	default:
+		return ps_option(o, opt, arg, e) ? -1 : 0;
+	}
+}
+
+void ps_help_options(struct uxt_buf *b, const char *trace, const char *json)
+{
+	uxt_buf_puts(b,
+		"  --host FILE                the host described in FILE (default: this netns)\n");
+	uxt_buf_printf(b, "  --trace                    %s\n", trace);
+	uxt_buf_printf(b, "  --json                     %s\n", json);
+	uxt_buf_puts(b,
+		"  --log FILE                 append LOG lines to FILE instead of printing them\n"
+		"  --syslog                   send LOG lines to syslog (facility user, the\n"
+		"                             rule's level) instead of printing them\n"
+		"  --nflog-dir DIR            write DIR/nflog-GROUP.pcap for NFLOG rules\n");
+}
+
+int ps_report(struct cli_io *io, const char *prog, const struct uxt_err *e)
+{
+	size_t n = strlen(e->msg);
+
+	while (n && e->msg[n - 1] == '\n')
+		n--;
+	uxt_buf_flush(&io->out);
+	uxt_buf_printf(&io->err, "%s: %.*s\n", prog, (int)n, e->msg);
+	if (e->status == UXT_PARAMETER_PROBLEM) {
+		uxt_buf_printf(&io->err, "Try `%s -h' for more information.\n",
+			       prog);
+		return 2;
+	}
+	return 3;
+}
+
 /* Events */
 
 static void fail_once(struct ps_session *s, const struct uxt_err *e)

@@ -72,6 +72,17 @@ struct ps_options {
 /* One of the shared options (PS_OPT_*).  0, or -1 with e set. */
 int ps_option(struct ps_options *o, int id, const char *arg,
 	      struct uxt_err *e);
+/* What the parse loops of both front doors do with an option that is not
+ * their own: getopt's '?' and ':' (it has said what was wrong) become a
+ * parameter problem, the rest go to ps_option().  0, or -1 with e set. */
+int ps_other_option(struct ps_options *o, struct cli_io *io, int opt,
+		    const char *arg, struct uxt_err *e);
+/* The help lines of the shared options but --time; trace and json say what
+ * --trace and --json print. */
+void ps_help_options(struct uxt_buf *b, const char *trace, const char *json);
+/* Prints e as "PROG: ..." and returns the exit status: 2 for a parameter
+ * problem (with a hint to -h), 3 otherwise. */
+int ps_report(struct cli_io *io, const char *prog, const struct uxt_err *e);
 /* --time SECONDS[.FRACTION] since the epoch */
 int ps_parse_time(const char *arg, uint64_t *ns, struct uxt_err *e);
 

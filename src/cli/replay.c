@@ -22,8 +22,6 @@
 #include "pcap_io.h"
 
 #define PROG "uxt replay"
-#define EXIT_USAGE 2
-#define EXIT_FAILURE_OTHER 3
 /* how often the progress line may change, in nanoseconds */
 #define PROGRESS_INTERVAL_NS 200000000u
 
@@ -67,14 +65,10 @@ static void help(struct uxt_buf *b)
 		"  --raw-sends                packets this host sent come from raw sockets\n"
 		"                             (IP_HDRINCL): each passes OUTPUT as it is, with an\n"
 		"                             IP ID of 0 filled in (default: its own stack sent\n"
-		"                             them; fragments are replayed as their datagram)\n"
-		"  --host FILE                the host described in FILE (default: this netns)\n"
-		"  --trace                    print every rule each packet matched\n"
-		"  --json                     one JSON object per packet, no counters\n"
-		"  --log FILE                 append LOG lines to FILE instead of printing them\n"
-		"  --syslog                   send LOG lines to syslog (facility user, the\n"
-		"                             rule's level) instead of printing them\n"
-		"  --nflog-dir DIR            write DIR/nflog-GROUP.pcap for NFLOG rules\n"
+		"                             them; fragments are replayed as their datagram)\n");
+	ps_help_options(b, "print every rule each packet matched",
+			"one JSON object per packet, no counters");
+	uxt_buf_puts(b,
 		"\n"
 		"Per packet: NUMBER SUMMARY => VERDICT [TABLE:CHAIN:RULE | (reason)], then the\n"
 		"packets that left, the LOG lines and (--trace) the rules; records that cannot\n"
@@ -87,17 +81,7 @@ static void help(struct uxt_buf *b)
 
 static int report(struct cli_io *io, const struct uxt_err *e)
 {
-	size_t n = strlen(e->msg);
-
-	while (n && e->msg[n - 1] == '\n')
-		n--;
-	uxt_buf_flush(&io->out);
-	uxt_buf_printf(&io->err, "%s: %.*s\n", PROG, (int)n, e->msg);
-	if (e->status == UXT_PARAMETER_PROBLEM) {
-		uxt_buf_printf(&io->err, "Try `%s -h' for more information.\n", PROG);
-		return EXIT_USAGE;
-	}
-	return EXIT_FAILURE_OTHER;
+	return ps_report(io, PROG, e);
 }
 
 struct replay_cmd {
@@ -137,12 +121,8 @@ static int parse(struct replay_cmd *c, struct cli_io *io, int argc,
 		case OPT_HELP:
 			c->help = true;
 			return 0;
-		case '?':
-		case ':':
-			uxt_buf_flush(&io->err);
-			return uxt_error(e, UXT_PARAMETER_PROBLEM, "bad option");
 		default:
-			if (ps_option(&c->ps, opt, g.optarg, e))
+			if (ps_other_option(&c->ps, io, opt, g.optarg, e))
 				return -1;
 			break;
 		}

@@ -314,7 +314,7 @@ static void send_reset(struct uxt_ns *ns, const struct uxt_pkt *pkt)
 	/* ip_route_me_harder(): from the address the segment was sent to,
 	 * which need not be this host's (FLOWI_FLAG_ANYSRC) */
 	if (uxt_host_route_output_anysrc(uxt_ns_host(ns), niph->saddr,
-					 niph->daddr, &rt, &reason) ||
+					 niph->daddr, NULL, &rt, &reason) ||
 	    rst.len > rt.mtu) {
 		uxt_pkt_release(&rst);
 		return;

@@ -193,17 +193,9 @@ void uxt_ns_set_host(struct uxt_ns *ns, struct uxt_host *host)
 		free(ns->host);
 	}
 	ns->host = host;
-	if (host) {
+	if (host)
 		/* the settings change, the buckets keep their credit */
-		struct uxt_icmp_settings s = {
-			.ratelimit_ms = host->icmp.ratelimit_ms,
-			.ratemask = host->icmp.ratemask,
-			.msgs_per_sec = host->icmp.msgs_per_sec,
-			.msgs_burst = host->icmp.msgs_burst,
-		};
-
-		uxt_icmp_limits_set(ns->icmp, &s);
-	}
+		uxt_icmp_limits_set(ns->icmp, &host->icmp);
 }
 
 const struct uxt_host *uxt_ns_host(const struct uxt_ns *ns)
@@ -1331,8 +1323,7 @@ int uxt_ns_reroute(struct uxt_ns *ns, struct uxt_pkt *pkt)
 	const struct uxt_iphdr *iph = uxt_iph(pkt);
 	struct uxt_route_result rt;
 	const char *reason = NULL;
-	uint32_t s = ntohl(iph->saddr);
-	int r;
+	uint32_t s = ntohl(iph->saddr), saddr = 0;
 
 	if (!ns->out_rt)
 		return 0;
@@ -1340,25 +1331,13 @@ int uxt_ns_reroute(struct uxt_ns *ns, struct uxt_pkt *pkt)
 		ns->drop_reason = "no host model";
 		return -1;
 	}
-	if (ns->out_bound)
-		r = uxt_host_route_output(ns->host, iph->daddr, ns->out_bound,
-					  &rt, &reason);
-	else if (s != 0 && s != 0xFFFFFFFFu && (s & 0xF0000000u) != 0xE0000000u &&
-		 !uxt_host_is_broadcast(ns->host, NULL, iph->saddr))
-		/* inet_addr_type() LOCAL or UNICAST */
-		r = uxt_host_route_output_anysrc(ns->host, iph->saddr, iph->daddr,
-						 &rt, &reason);
-	else
-		r = uxt_host_route_output(ns->host, iph->daddr, NULL, &rt, &reason);
-	if (r || rt.error) {
+	/* inet_addr_type() LOCAL or UNICAST: looked up from it */
+	if (s != 0 && s != 0xFFFFFFFFu && (s & 0xF0000000u) != 0xE0000000u &&
+	    !uxt_host_is_broadcast(ns->host, NULL, iph->saddr))
+		saddr = iph->saddr;
+	if (uxt_host_route_output_anysrc(ns->host, saddr, iph->daddr,
+					 ns->out_bound, &rt, &reason) || rt.error) {
 		ns->drop_reason = reason ? reason : "no route";
-		return -1;
-	}
-	/* __mkroute_output() checks the header's source whichever way the
-	 * device was chosen */
-	if ((s >> 24) == 127 && rt.dev && !rt.dev->loopback) {
-		ns->drop_reason = "loopback source address on a non-loopback "
-				  "interface";
 		return -1;
 	}
 	*ns->out_rt = rt;

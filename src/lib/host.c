@@ -49,7 +49,7 @@
 
 /* Basics */
 
-static const struct uxt_host_icmp default_icmp = {
+const struct uxt_icmp_settings uxt_icmp_default_settings = {
 	.ratelimit_ms = 1000, .ratemask = 6168,
 	.msgs_per_sec = 1000, .msgs_burst = 50,
 };
@@ -57,7 +57,7 @@ static const struct uxt_host_icmp default_icmp = {
 void uxt_host_init(struct uxt_host *h)
 {
 	memset(h, 0, sizeof(*h));
-	h->icmp = default_icmp;
+	h->icmp = uxt_icmp_default_settings;
 }
 
 void uxt_host_free(struct uxt_host *h)
@@ -917,10 +917,11 @@ int uxt_host_route_output_src(const struct uxt_host *h, uint32_t saddr,
 }
 
 int uxt_host_route_output_anysrc(const struct uxt_host *h, uint32_t saddr,
-				 uint32_t daddr, struct uxt_route_result *res,
+				 uint32_t daddr, const struct uxt_iface *oif,
+				 struct uxt_route_result *res,
 				 const char **reason)
 {
-	return route_output(h, saddr, daddr, NULL, true, res, reason);
+	return route_output(h, saddr, daddr, oif, true, res, reason);
 }
 
 int uxt_host_route_output(const struct uxt_host *h, uint32_t daddr,
@@ -1057,7 +1058,7 @@ void uxt_host_format(const struct uxt_host *h, struct uxt_buf *out)
 
 	uxt_buf_puts(out, "# uxtables host model (docs/host.md)\n");
 	uxt_buf_printf(out, "forwarding %s\n", h->forwarding ? "on" : "off");
-	if (memcmp(&h->icmp, &default_icmp, sizeof(h->icmp)) != 0)
+	if (memcmp(&h->icmp, &uxt_icmp_default_settings, sizeof(h->icmp)) != 0)
 		uxt_buf_printf(out, "icmp ratelimit %u ratemask %u msgs_per_sec %u "
 			       "msgs_burst %u\n", h->icmp.ratelimit_ms,
 			       h->icmp.ratemask, h->icmp.msgs_per_sec,
@@ -1346,10 +1347,10 @@ static int parse_icmp(struct parser *p)
 		const char *name;
 		size_t off;
 	} keys[] = {
-		{"ratelimit", offsetof(struct uxt_host_icmp, ratelimit_ms)},
-		{"ratemask", offsetof(struct uxt_host_icmp, ratemask)},
-		{"msgs_per_sec", offsetof(struct uxt_host_icmp, msgs_per_sec)},
-		{"msgs_burst", offsetof(struct uxt_host_icmp, msgs_burst)},
+		{"ratelimit", offsetof(struct uxt_icmp_settings, ratelimit_ms)},
+		{"ratemask", offsetof(struct uxt_icmp_settings, ratemask)},
+		{"msgs_per_sec", offsetof(struct uxt_icmp_settings, msgs_per_sec)},
+		{"msgs_burst", offsetof(struct uxt_icmp_settings, msgs_burst)},
 	};
 
 	if (p->nwords < 3)

@@ -96,14 +96,17 @@ struct uxt_host {
 	struct uxt_route *routes;
 	unsigned int nroutes;
 	bool forwarding;
-	/* net.ipv4.icmp_*: how often the host may send ICMP errors */
-	struct uxt_host_icmp {
-		uint32_t ratelimit_ms;	/* icmp_ratelimit, 1000 */
-		uint32_t ratemask;	/* icmp_ratemask, 6168 */
-		uint32_t msgs_per_sec;	/* icmp_msgs_per_sec, 1000 */
-		uint32_t msgs_burst;	/* icmp_msgs_burst, 50 */
+	/* how often the host may send ICMP errors */
+	struct uxt_icmp_settings {
+		uint32_t ratelimit_ms;	/* net.ipv4.icmp_ratelimit, 1000 */
+		uint32_t ratemask;	/* net.ipv4.icmp_ratemask, 6168 */
+		uint32_t msgs_per_sec;	/* net.ipv4.icmp_msgs_per_sec, 1000 */
+		uint32_t msgs_burst;	/* net.ipv4.icmp_msgs_burst, 50 */
 	} icmp;
 };
+
+/* A fresh namespace's ICMP settings. */
+extern const struct uxt_icmp_settings uxt_icmp_default_settings;
 
 /*
  * The result of a routing decision.
@@ -214,7 +217,8 @@ int uxt_host_route_output_src(const struct uxt_host *h, uint32_t saddr,
  * saddr need not be local, but a loopback source still cannot leave
  * through another device. */
 int uxt_host_route_output_anysrc(const struct uxt_host *h, uint32_t saddr,
-				 uint32_t daddr, struct uxt_route_result *res,
+				 uint32_t daddr, const struct uxt_iface *oif,
+				 struct uxt_route_result *res,
 				 const char **reason);
 /* "unicast", "local", "broadcast", "multicast", "blackhole", ... */
 const char *uxt_route_type_name(enum uxt_route_type type);

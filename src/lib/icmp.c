@@ -91,10 +91,7 @@ struct uxt_icmp_limits *uxt_icmp_limits_new(void)
 
 	if (!lim)
 		return NULL;
-	lim->set.ratelimit_ms = 1000;
-	lim->set.ratemask = 6168;
-	lim->set.msgs_per_sec = 1000;
-	lim->set.msgs_burst = 50;
+	lim->set = uxt_icmp_default_settings;
 	/* a namespace's first refill fills the bucket (jiffies start far
 	 * from the zero stamp in the kernel) */
 	lim->global_credit = lim->set.msgs_burst;

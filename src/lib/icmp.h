@@ -84,13 +84,7 @@ void uxt_icmp_redirect(struct uxt_ns *ns, const struct uxt_pkt *pkt,
  */
 struct uxt_icmp_limits;
 
-struct uxt_icmp_settings {
-	uint32_t ratelimit_ms;		/* net.ipv4.icmp_ratelimit, 1000 */
-	uint32_t ratemask;		/* net.ipv4.icmp_ratemask, 6168 */
-	uint32_t msgs_per_sec;		/* net.ipv4.icmp_msgs_per_sec, 1000 */
-	uint32_t msgs_burst;		/* net.ipv4.icmp_msgs_burst, 50 */
-};
-
+/* struct uxt_icmp_settings: host.h, as the host model carries them */
 struct uxt_icmp_limits *uxt_icmp_limits_new(void);
 void uxt_icmp_limits_free(struct uxt_icmp_limits *lim);
 void uxt_icmp_limits_get(const struct uxt_icmp_limits *lim,

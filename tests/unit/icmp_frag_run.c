@@ -28,32 +28,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "driver_common.h"
 #include "engine.h"
 #include "icmp.h"
 
 #define LINE_MAX_LEN 200000
 
-static void print_hex(const unsigned char *p, uint32_t len)
-{
-	for (uint32_t i = 0; i < len; i++)
-		printf("%02x", p[i]);
-}
-
-static void ev_xmit(void *ctx, const struct uxt_pkt *pkt,
-		    const struct uxt_iface *dev)
-{
-	(void)ctx;
-	printf("xmit %s ", dev->name);
-	print_hex(pkt->data, pkt->len);
-	putchar('\n');
-}
-
 static void ev_deliver(void *ctx, const struct uxt_pkt *pkt)
 {
 	(void)ctx;
 	printf("deliver ");
-	print_hex(pkt->data, pkt->len);
+	drv_print_hex(pkt->data, pkt->len);
 	putchar('\n');
 }
 
@@ -62,32 +47,6 @@ static void ev_drop(void *ctx, const struct uxt_pkt *pkt, const char *reason)
 	(void)ctx;
 	(void)pkt;
 	printf("drop %s\n", reason ? reason : "table");
-}
-
-static struct uxt_iface *add_iface(struct uxt_host *h, const char *name,
-				   int index, const char *addr, uint8_t plen,
-				   uint32_t mtu, bool lo)
-{
-	struct uxt_iface *i = uxt_host_add_iface(h, name, index);
-
-	i->up = true;
-	i->loopback = lo;
-	/* the kernel test bed turns redirects off unless a case wants them */
-	i->send_redirects = false;
-	i->mtu = mtu;
-	i->type = lo ? UXT_ARPHRD_LOOPBACK : UXT_ARPHRD_ETHER;
-	i->mac_len = 6;
-	memset(i->mac, 0, 6);
-	if (!lo) {
-		i->mac[0] = 0x02;
-		i->mac[5] = (unsigned char)index;
-	}
-	inet_pton(AF_INET, addr, &i->addrs[0].addr);
-	i->addrs[0].prefixlen = plen;
-	i->addrs[0].broadcast = lo ? 0 : (i->addrs[0].addr | htonl(0xFFFFFFFFu >> plen));
-	i->addrs[0].scope = lo ? UXT_SCOPE_HOST : UXT_SCOPE_UNIVERSE;
-	i->naddrs = 1;
-	return i;
 }
 
 static void add_route(struct uxt_host *h, const char *dst, uint8_t len,
@@ -109,9 +68,9 @@ static struct uxt_host *make_host(void)
 	if (!h)
 		exit(1);
 	uxt_host_init(h);
-	add_iface(h, "lo", 1, "127.0.0.1", 8, 65536, true);
-	add_iface(h, "eth0", 2, "10.77.1.1", 24, 1500, false);
-	add_iface(h, "eth1", 3, "10.77.2.1", 24, 1500, false);
+	drv_add_iface(h, "lo", 1, "127.0.0.1", 8, 65536, true);
+	drv_add_iface(h, "eth0", 2, "10.77.1.1", 24, 1500, false);
+	drv_add_iface(h, "eth1", 3, "10.77.2.1", 24, 1500, false);
 	h->forwarding = true;
 	add_route(h, "10.77.1.0", 24, UXT_RTN_UNICAST, NULL, 2);
 	add_route(h, "10.77.2.0", 24, UXT_RTN_UNICAST, NULL, 3);
@@ -122,53 +81,6 @@ static struct uxt_host *make_host(void)
 	return h;
 }
 
-static int add_rule(struct uxt_ruleset *rs, char *args)
-{
-	const char *table = "filter";
-	struct uxt_table *t;
-	char *argv[64];
-	int argc = 0, error = 0;
-	bool changed;
-	struct uxt_err e;
-	struct cli_io io;
-	struct cli_cmd_opts opts = {.restore = true, .restore_rs = rs};
-	int rc;
-
-	argv[argc++] = "iptables";
-	for (char *tok = strtok(args, " \t"); tok && argc < 63; tok = strtok(NULL, " \t"))
-		argv[argc++] = tok;
-	argv[argc] = NULL;
-	if (argc > 2 && strcmp(argv[1], "-t") == 0)
-		table = argv[2];
-	t = uxt_ruleset_instantiate(rs, table, &error);
-	if (!t)
-		return -1;
-	opts.restore_table = t;
-	cli_io_init(&io, "iptables");
-	io.out.fd = io.err.fd = -1;
-	rc = cli_do_command(&io, NULL, argc, argv, &opts, &changed, &e);
-	if (rc < 0)
-		fprintf(stderr, "rule refused: %s\n", e.msg);
-	uxt_buf_free(&io.out);
-	uxt_buf_free(&io.err);
-	return rc < 0 ? -1 : 0;
-}
-
-static int parse_hex(const char *s, unsigned char *out, uint32_t max)
-{
-	uint32_t n = 0;
-
-	while (s[0] && s[1] && s[0] != '\n' && n < max) {
-		unsigned int v;
-
-		if (sscanf(s, "%2x", &v) != 1)
-			return -1;
-		out[n++] = (unsigned char)v;
-		s += 2;
-	}
-	return (int)n;
-}
-
 int main(void)
 {
 	static char line[LINE_MAX_LEN];
@@ -177,7 +89,7 @@ int main(void)
 	struct uxt_host *h = make_host();
 	struct uxt_ns *ns = NULL;
 	struct uxt_events ev = {
-		.xmit = ev_xmit, .deliver = ev_deliver, .drop = ev_drop,
+		.xmit = drv_ev_xmit, .deliver = ev_deliver, .drop = ev_drop,
 	};
 	struct uxt_err e;
 	int status = 0;
@@ -193,7 +105,7 @@ int main(void)
 		if (arg)
 			*arg++ = 0;
 		if (strcmp(cmd, "rule") == 0 && arg) {
-			if (add_rule(&rs, arg))
+			if (drv_add_rule(&rs, arg))
 				status = 2;
 		} else if (strcmp(cmd, "forwarding") == 0 && arg) {
 			h->forwarding = atoi(arg) != 0;
@@ -247,7 +159,7 @@ int main(void)
 					continue;
 				}
 			}
-			n = parse_hex(hex, buf, sizeof(buf) - 1);
+			n = drv_parse_hex(hex, buf, sizeof(buf) - 1);
 			if (n < 0 || uxt_pkt_init_copy(&pkt, buf, (uint32_t)n,
 						       (uint32_t)n + 64)) {
 				status = 2;

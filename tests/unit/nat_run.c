@@ -41,8 +41,8 @@
 #include <string.h>
 
 #include "buf.h"
-#include "cli.h"
 #include "ct.h"
+#include "driver_common.h"
 #include "engine.h"
 
 #define LINE_MAX_LEN 200000
@@ -65,27 +65,12 @@ static bool dev_up[4] = {false, true, true, true};
 static int route3_dev = 3;
 static char route3_gw[32] = "10.77.2.2";
 
-static void print_hex(const unsigned char *p, uint32_t len)
-{
-	for (uint32_t i = 0; i < len; i++)
-		printf("%02x", p[i]);
-}
-
-static void ev_xmit(void *ctx, const struct uxt_pkt *pkt,
-		    const struct uxt_iface *dev)
-{
-	(void)ctx;
-	printf("xmit %s ", dev->name);
-	print_hex(pkt->data, pkt->len);
-	putchar('\n');
-}
-
 static void ev_deliver(void *ctx, const struct uxt_pkt *pkt)
 {
 	(void)ctx;
 	if (uxt_ns_depth(the_ns) == 0) {
 		printf("deliver ");
-		print_hex(pkt->data, pkt->len);
+		drv_print_hex(pkt->data, pkt->len);
 		putchar('\n');
 	}
 }
@@ -116,64 +101,6 @@ static void ev_log(void *ctx, unsigned int level, const char *line)
 	printf("log <%u>%s\n", level, line);
 }
 
-static void tuple_text(struct uxt_buf *b, const struct uxt_ct_tuple *t)
-{
-	uxt_buf_ipv4(b, t->src);
-	uxt_buf_putc(b, ',');
-	uxt_buf_ipv4(b, t->dst);
-	if (t->proto == 6 || t->proto == 17 || t->proto == 136 || t->proto == 132)
-		uxt_buf_printf(b, ",p:%u,p:%u", ntohs(t->sport), ntohs(t->dport));
-	else if (t->proto == 1)
-		uxt_buf_printf(b, ",type:%u,code:%u,id:%u", ntohs(t->dport) >> 8,
-			       ntohs(t->dport) & 0xFF, ntohs(t->sport));
-}
-
-/* What conntrack -L and -E show of an entry, canonically (see above). */
-static void entry_text(struct uxt_buf *b, const struct uxt_ct *ct, bool event,
-		       unsigned int kind, uint32_t mask, uint64_t now)
-{
-	bool destroy = event && kind == UXT_CT_EVENT_DESTROY;
-	const char *state = uxt_ct_state_name(ct);
-
-	uxt_buf_printf(b, "proto=%u", ct->tuple[0].proto);
-	if (!destroy || uxt_ct_seconds_left(ct, now) > 0)
-		uxt_buf_printf(b, " t=%u", uxt_ct_seconds_left(ct, now));
-	if (state && (!event || destroy || (mask & (1u << UXT_IPCT_PROTOINFO))))
-		uxt_buf_printf(b, " state=%s", state);
-	uxt_buf_puts(b, " o=");
-	tuple_text(b, &ct->tuple[0]);
-	if (ct->acct && (!event || destroy))
-		uxt_buf_printf(b, " oc=%llu,%llu", (unsigned long long)ct->packets[0],
-			       (unsigned long long)ct->bytes[0]);
-	if (!(ct->status & UXT_IPS_SEEN_REPLY))
-		uxt_buf_puts(b, " unreplied");
-	uxt_buf_puts(b, " r=");
-	tuple_text(b, &ct->tuple[1]);
-	if (ct->acct && (!event || destroy))
-		uxt_buf_printf(b, " rc=%llu,%llu", (unsigned long long)ct->packets[1],
-			       (unsigned long long)ct->bytes[1]);
-	if (ct->status & UXT_IPS_ASSURED)
-		uxt_buf_puts(b, " assured");
-	if (!event || (mask & (1u << UXT_IPCT_MARK)) || ct->mark)
-		uxt_buf_printf(b, " mark=%u", ct->mark);
-	if (ct->zone)
-		uxt_buf_printf(b, " zone=%u", ct->zone);
-}
-
-static void ev_ct(void *ctx, unsigned int kind, uint32_t mask,
-		  const struct uxt_ct *ct, uint64_t now_ns)
-{
-	struct uxt_buf b;
-
-	(void)ctx;
-	uxt_buf_init(&b, -1);
-	entry_text(&b, ct, true, kind, mask, now_ns);
-	printf("event %s %s\n", kind == UXT_CT_EVENT_NEW ? "NEW" :
-				kind == UXT_CT_EVENT_UPDATE ? "UPDATE" : "DESTROY",
-	       uxt_buf_str(&b));
-	uxt_buf_free(&b);
-}
-
 struct walk {
 	uint64_t now;
 	struct uxt_ct **all;
@@ -191,7 +118,7 @@ static int walk_one(struct uxt_ct *ct, void *arg)
 		return 0;
 	}
 	uxt_buf_init(&b, -1);
-	entry_text(&b, ct, false, 0, 0, w->now);
+	drv_ct_text(&b, ct, false, 0, 0, w->now);
 	printf("ct %s\n", uxt_buf_str(&b));
 	uxt_buf_free(&b);
 	return 0;
@@ -310,53 +237,6 @@ static int dev_index(const char *name)
 	return -1;
 }
 
-static int add_rule(struct uxt_ruleset *rs, char *args)
-{
-	const char *table = "filter";
-	struct uxt_table *t;
-	char *argv[64];
-	int argc = 0, error = 0;
-	bool changed;
-	struct uxt_err e;
-	struct cli_io io;
-	struct cli_cmd_opts opts = {.restore = true, .restore_rs = rs};
-	int rc;
-
-	argv[argc++] = "iptables";
-	for (char *tok = strtok(args, " \t"); tok && argc < 63; tok = strtok(NULL, " \t"))
-		argv[argc++] = tok;
-	argv[argc] = NULL;
-	if (argc > 2 && strcmp(argv[1], "-t") == 0)
-		table = argv[2];
-	t = uxt_ruleset_instantiate(rs, table, &error);
-	if (!t)
-		return -1;
-	opts.restore_table = t;
-	cli_io_init(&io, "iptables");
-	io.out.fd = io.err.fd = -1;
-	rc = cli_do_command(&io, NULL, argc, argv, &opts, &changed, &e);
-	if (rc < 0)
-		fprintf(stderr, "rule refused: %s\n", e.msg);
-	uxt_buf_free(&io.out);
-	uxt_buf_free(&io.err);
-	return rc < 0 ? -1 : 0;
-}
-
-static int parse_hex(const char *s, unsigned char *out, uint32_t max)
-{
-	uint32_t n = 0;
-
-	while (s[0] && s[1] && n < max) {
-		unsigned int v;
-
-		if (sscanf(s, "%2x", &v) != 1)
-			return -1;
-		out[n++] = (unsigned char)v;
-		s += 2;
-	}
-	return (int)n;
-}
-
 int main(void)
 {
 	static char line[LINE_MAX_LEN];
@@ -364,8 +244,8 @@ int main(void)
 	struct uxt_ruleset rs;
 	struct uxt_ns *ns = uxt_ns_new();
 	struct uxt_events ev = {
-		.xmit = ev_xmit, .deliver = ev_deliver, .drop = ev_drop,
-		.rule = ev_rule, .log = ev_log, .ct_event = ev_ct,
+		.xmit = drv_ev_xmit, .deliver = ev_deliver, .drop = ev_drop,
+		.rule = ev_rule, .log = ev_log, .ct_event = drv_ev_ct,
 	};
 	struct uxt_err e;
 	bool started = false;
@@ -388,7 +268,7 @@ int main(void)
 		if (arg)
 			*arg++ = 0;
 		if (strcmp(cmd, "rule") == 0 && arg) {
-			if (add_rule(&rs, arg))
+			if (drv_add_rule(&rs, arg))
 				status = 2;
 		} else if (strcmp(cmd, "sysctl") == 0 && arg) {
 			char name[128];
@@ -477,7 +357,7 @@ int main(void)
 					continue;
 				}
 			}
-			n = parse_hex(hex, buf, sizeof(buf) - 1);
+			n = drv_parse_hex(hex, buf, sizeof(buf) - 1);
 			if (n < 0 || uxt_pkt_init_copy(&pkt, buf, (uint32_t)n,
 						       (uint32_t)n + 64)) {
 				status = 2;
